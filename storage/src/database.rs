@@ -1,0 +1,145 @@
+//! Connection pools for the two backends and their migrations.
+//!
+//! Every repository writes its SQL once, with `$1`-style placeholders that both PostgreSQL and
+//! SQLite accept, and runs it through [`on_backend!`], which expands the same code for each pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use keystone_config::{DatabaseSettings, ExposeSecret};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::StorageError;
+
+/// A pool for one of the two supported backends.
+#[derive(Clone, Debug)]
+pub enum Database {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the active pool, whichever backend it is.
+#[macro_export]
+macro_rules! on_backend {
+    ($database:expr, $pool:ident => $body:expr) => {
+        match $database {
+            $crate::Database::Postgres($pool) => $body,
+            $crate::Database::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside one transaction, bound to `$tx`, committing when it returns `Ok`.
+#[macro_export]
+macro_rules! in_transaction {
+    ($database:expr, $tx:ident => $body:expr) => {
+        match $database {
+            $crate::Database::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let result = $body;
+                if result.is_ok() {
+                    $tx.commit().await?;
+                }
+                result
+            }
+            $crate::Database::Sqlite(pool) => {
+                let mut $tx = pool.begin().await?;
+                let result = $body;
+                if result.is_ok() {
+                    $tx.commit().await?;
+                }
+                result
+            }
+        }
+    };
+}
+
+/// Which backend a [`Database`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Database {
+    /// Opens the pool the settings select: PostgreSQL when `DB_POSTGRES_ENABLE` is set, else the
+    /// SQLite file (created when missing, in WAL mode with a 30 s lock timeout).
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Database, StorageError> {
+        if settings.postgres_enable {
+            let mut options = PgConnectOptions::new()
+                .host(&settings.host)
+                .port(settings.port)
+                .database(&settings.name)
+                .application_name("keystone");
+            if !settings.user.is_empty() {
+                options = options.username(&settings.user);
+            }
+            if let Some(password) = &settings.password {
+                options = options.password(password.expose_secret());
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(|error| StorageError::Connect {
+                    target: format!("PostgreSQL database {} at {}:{}", settings.name, settings.host, settings.port),
+                    source: error,
+                })?;
+            Ok(Database::Postgres(pool))
+        } else {
+            Self::connect_sqlite(&settings.sqlite_path).await
+        }
+    }
+
+    /// Opens (creating if needed) a SQLite database file.
+    pub async fn connect_sqlite(path: &std::path::Path) -> Result<Database, StorageError> {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StorageError::Io {
+                action: format!("create the database folder {}", parent.display()),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|source| StorageError::Connect { target: format!("SQLite file {}", path.display()), source })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| StorageError::Connect { target: format!("SQLite file {}", path.display()), source })?;
+        Ok(Database::Sqlite(pool))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Database::Postgres(_) => Backend::Postgres,
+            Database::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match self {
+            Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Runs a trivial query, for health checks and `keystone check`.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        on_backend!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for queries in flight.
+    pub async fn close(&self) {
+        on_backend!(self, pool => pool.close().await)
+    }
+}

@@ -1,0 +1,30 @@
+//! Keystone storage: pools for PostgreSQL and SQLite, migrations, records and repositories.
+//!
+//! Repositories are methods on [`Database`]; each writes its SQL once and runs it on either
+//! backend. Changes to audited records write their audit entry in the same transaction.
+
+pub mod audit;
+mod database;
+mod error;
+pub mod password;
+pub mod records;
+mod sessions;
+pub mod teams;
+mod users;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub use database::{Backend, Database};
+pub use error::StorageError;
+pub use sessions::TokenOwner;
+pub use users::{user_repr, NewUser};
+
+/// The current time at the microsecond precision both backends store.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Builds `$first, $first+1, ...` placeholders for an `IN` list of `count` values.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|index| format!("${index}")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,12 @@
+//! Keystone's HTTP API and command line.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod router;
+pub mod server;
+pub mod state;
