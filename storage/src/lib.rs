@@ -7,7 +7,9 @@ pub mod audit;
 mod database;
 mod error;
 pub mod password;
+pub mod query;
 pub mod records;
+pub mod resources;
 mod sessions;
 pub mod teams;
 mod users;
@@ -17,7 +19,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 pub use database::{Backend, Database};
 pub use error::StorageError;
 pub use sessions::TokenOwner;
-pub use users::{user_repr, NewUser};
+pub use users::{user_repr, NewUser, UserChanges};
 
 /// The current time at the microsecond precision both backends store.
 pub fn now() -> DateTime<Utc> {

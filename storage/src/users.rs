@@ -22,6 +22,8 @@ pub struct NewUser {
     pub is_staff: bool,
     pub is_superuser: bool,
     pub is_ldap_user: bool,
+    pub groups: Vec<i64>,
+    pub user_permissions: Vec<i64>,
 }
 
 impl Database {
@@ -84,6 +86,14 @@ impl Database {
                 .bind(joined)
                 .fetch_one(&mut *tx)
                 .await?;
+            for group in &new.groups {
+                sqlx::query("INSERT INTO users_user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(user.id).bind(*group).execute(&mut *tx).await?;
+            }
+            for permission in &new.user_permissions {
+                sqlx::query("INSERT INTO users_user_user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(user.id).bind(*permission).execute(&mut *tx).await?;
+            }
             let changes = user_created_changes(&user);
             insert_audit!(&mut *tx, context, ContentType::User, user.id, user_repr(&user), AuditAction::Create, Some(changes.to_json()))?;
             Ok::<User, StorageError>(user)
@@ -151,6 +161,176 @@ impl Database {
         })?;
         Ok(rows)
     }
+}
+
+/// New values for a user; `None` leaves a field unchanged. `password` is an encoded hash.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub role: Option<Option<String>>,
+    pub is_active: Option<bool>,
+    pub is_staff: Option<bool>,
+    pub is_superuser: Option<bool>,
+    pub is_ldap_user: Option<bool>,
+    pub groups: Option<Vec<i64>>,
+    pub user_permissions: Option<Vec<i64>>,
+}
+
+impl Database {
+    /// Applies changes to a user with one audit record of the changed fields. A new password
+    /// ends every session of the user. Returns the updated row.
+    pub async fn update_user(&self, current: &User, changes: &UserChanges, context: &AuditContext) -> Result<User, StorageError> {
+        let updated = apply_user_changes(current, changes);
+        let mut audit = Changes::new();
+        audit
+            .updated("password", current.password.as_str(), updated.password.as_str())
+            .mask("password")
+            .updated("is_superuser", &current.is_superuser, &updated.is_superuser)
+            .updated("username", current.username.as_str(), updated.username.as_str())
+            .updated("first_name", &current.first_name, &updated.first_name)
+            .updated("last_name", &current.last_name, &updated.last_name)
+            .updated("email", &current.email, &updated.email)
+            .updated("department", &current.department, &updated.department)
+            .updated("role", &current.role, &updated.role)
+            .updated("is_active", &current.is_active, &updated.is_active)
+            .updated("is_staff", &current.is_staff, &updated.is_staff)
+            .updated("is_ldap_user", &current.is_ldap_user, &updated.is_ldap_user);
+        let password_changed = updated.password != current.password;
+        let sql = format!(
+            "UPDATE users_user SET password = $1, is_superuser = $2, username = $3, first_name = $4, last_name = $5, \
+             email = $6, department = $7, role = $8, is_active = $9, is_staff = $10, is_ldap_user = $11 \
+             WHERE id = $12 RETURNING {USER_COLUMNS}"
+        );
+        in_transaction!(self, tx => {
+            let user: User = sqlx::query_as::<_, User>(&sql)
+                .bind(&updated.password)
+                .bind(updated.is_superuser)
+                .bind(&updated.username)
+                .bind(&updated.first_name)
+                .bind(&updated.last_name)
+                .bind(&updated.email)
+                .bind(&updated.department)
+                .bind(&updated.role)
+                .bind(updated.is_active)
+                .bind(updated.is_staff)
+                .bind(updated.is_ldap_user)
+                .bind(current.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if password_changed {
+                sqlx::query("DELETE FROM keystone_session WHERE user_id = $1").bind(current.id).execute(&mut *tx).await?;
+            }
+            if let Some(groups) = &changes.groups {
+                sqlx::query("DELETE FROM users_user_groups WHERE user_id = $1").bind(current.id).execute(&mut *tx).await?;
+                for group in groups {
+                    sqlx::query("INSERT INTO users_user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(current.id).bind(*group).execute(&mut *tx).await?;
+                }
+            }
+            if let Some(permissions) = &changes.user_permissions {
+                sqlx::query("DELETE FROM users_user_user_permissions WHERE user_id = $1").bind(current.id).execute(&mut *tx).await?;
+                for permission in permissions {
+                    sqlx::query("INSERT INTO users_user_user_permissions (user_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(current.id).bind(*permission).execute(&mut *tx).await?;
+                }
+            }
+            if !audit.is_empty() {
+                insert_audit!(&mut *tx, context, ContentType::User, user.id, user_repr(&user), AuditAction::Update, Some(audit.to_json()))?;
+            }
+            Ok::<User, StorageError>(user)
+        })
+    }
+
+    /// Deletes a user; memberships, sessions and tokens go with it, and each deleted record
+    /// gets an audit entry. A user still referenced by protected records is a
+    /// [`StorageError::Conflict`].
+    pub async fn delete_user(&self, user: &User, context: &AuditContext) -> Result<(), StorageError> {
+        let mut audit = Changes::new();
+        audit.deleted("id", &user.id).deleted("username", user.username.as_str());
+        in_transaction!(self, tx => {
+            crate::teams::audit_membership_deletes!(&mut *tx, context, "m.user_id = $1", user.id)?;
+            sqlx::query("DELETE FROM users_user WHERE id = $1").bind(user.id).execute(&mut *tx).await?;
+            insert_audit!(&mut *tx, context, ContentType::User, user.id, user_repr(user), AuditAction::Delete, Some(audit.to_json()))?;
+            Ok::<(), StorageError>(())
+        })
+    }
+
+    /// Group and permission ids of the given users, as `(user_id, id)` pairs ordered by id.
+    pub async fn user_groups_and_permissions(&self, user_ids: &[i64]) -> Result<(Vec<(i64, i64)>, Vec<(i64, i64)>), StorageError> {
+        if user_ids.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let list = placeholders(1, user_ids.len());
+        let groups_sql = format!("SELECT user_id, group_id FROM users_user_groups WHERE user_id IN ({list}) ORDER BY group_id");
+        let permissions_sql =
+            format!("SELECT user_id, permission_id FROM users_user_user_permissions WHERE user_id IN ({list}) ORDER BY permission_id");
+        let groups = on_backend!(self, pool => {
+            let mut query = sqlx::query_as::<_, (i64, i64)>(&groups_sql);
+            for id in user_ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        let permissions = on_backend!(self, pool => {
+            let mut query = sqlx::query_as::<_, (i64, i64)>(&permissions_sql);
+            for id in user_ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok((groups, permissions))
+    }
+
+    /// Returns which of `ids` exist in `table` (one of Keystone's tables, never client input).
+    pub async fn existing_ids(&self, table: &'static str, ids: &[i64]) -> Result<Vec<i64>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT id FROM {table} WHERE id IN ({})", placeholders(1, ids.len()));
+        let found = on_backend!(self, pool => {
+            let mut query = sqlx::query_scalar::<_, i64>(&sql);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok(found)
+    }
+}
+
+fn apply_user_changes(current: &User, changes: &UserChanges) -> User {
+    let mut user = current.clone();
+    if let Some(value) = &changes.username {
+        user.username = value.clone();
+    }
+    if let Some(value) = &changes.password {
+        user.password = value.clone();
+    }
+    if let Some(value) = &changes.first_name {
+        user.first_name = value.clone();
+    }
+    if let Some(value) = &changes.last_name {
+        user.last_name = value.clone();
+    }
+    if let Some(value) = &changes.email {
+        user.email = value.clone();
+    }
+    if let Some(value) = &changes.department {
+        user.department = value.clone();
+    }
+    if let Some(value) = &changes.role {
+        user.role = value.clone();
+    }
+    user.is_active = changes.is_active.unwrap_or(user.is_active);
+    user.is_staff = changes.is_staff.unwrap_or(user.is_staff);
+    user.is_superuser = changes.is_superuser.unwrap_or(user.is_superuser);
+    user.is_ldap_user = changes.is_ldap_user.unwrap_or(user.is_ldap_user);
+    user
 }
 
 /// The audit `object_repr` of a user.

@@ -32,9 +32,38 @@ impl Context<'_> {
     pub fn user(&self) -> Result<&keystone_storage::records::User, ApiError> {
         self.identity.user.as_ref().ok_or(ApiError::NotAuthenticated)
     }
+
+    pub fn is_staff(&self) -> bool {
+        self.identity.is_staff()
+    }
+
+    /// Who is changing records and from where, for audit entries.
+    pub fn audit(&self) -> keystone_storage::audit::AuditContext {
+        keystone_storage::audit::AuditContext {
+            actor_id: self.identity.user.as_ref().map(|user| user.id),
+            actor_email: self.identity.user.as_ref().and_then(|user| user.email.clone()),
+            cid: Some(self.request.cid.clone()),
+            remote_addr: self.request.client_address(),
+            remote_port: self.request.remote.map(|address| i32::from(address.port())),
+        }
+    }
+
+    /// The detail route's id: a malformed id is a 404 `Not found.`.
+    pub fn record_id(&self) -> Result<i64, ApiError> {
+        self.id.as_deref().and_then(|id| id.parse::<i64>().ok()).ok_or(ApiError::NotFoundPlain)
+    }
 }
 
 pub type Handler = for<'a> fn(&'a Context<'a>) -> BoxFuture<'a, Result<Reply, ApiError>>;
+
+/// A view-level permission check, run after authentication and before the method check, so a
+/// denied caller gets 403 even for a method the route does not implement.
+pub type Permission = for<'a> fn(&'a Context<'a>) -> BoxFuture<'a, Result<(), ApiError>>;
+
+/// The permission of routes with no view-level rule beyond their [`Access`].
+pub fn allow_all<'a>(_context: &'a Context<'a>) -> BoxFuture<'a, Result<(), ApiError>> {
+    Box::pin(async { Ok(()) })
+}
 
 /// One API route.
 pub struct Route {
@@ -46,6 +75,7 @@ pub struct Route {
     /// Methods the route implements, besides `HEAD` (implied by `GET`) and `OPTIONS`.
     pub methods: &'static [Method],
     pub access: Access,
+    pub permission: Permission,
     pub handler: Handler,
 }
 
@@ -139,13 +169,14 @@ async fn serve(state: &AppState, request: &Request, route: &'static Route, id: O
     let identity = authenticate(state, request).await?;
     enforce_csrf(state, request, &identity).await?;
     check_access(route.access, &identity)?;
+    let context = Context { state, request, identity, id };
+    (route.permission)(&context).await?;
     if !route.implements(&request.method) {
         return Err(ApiError::MethodNotAllowed(request.method.to_string()));
     }
     if request.method == Method::OPTIONS {
         return Ok(options_reply(route));
     }
-    let context = Context { state, request, identity, id };
     (route.handler)(&context).await
 }
 
@@ -221,7 +252,15 @@ mod tests {
 
     #[test]
     fn detail_pattern_matches_one_segment() {
-        let route = Route { path: "/users/users/{id}/", name: "", description: "", methods: &[Method::GET], access: Access::Public, handler: ok };
+        let route = Route {
+            path: "/users/users/{id}/",
+            name: "",
+            description: "",
+            methods: &[Method::GET],
+            access: Access::Public,
+            permission: allow_all,
+            handler: ok,
+        };
         assert_eq!(route.matches("/users/users/12/"), Some(Some("12".to_string())));
         assert_eq!(route.matches("/users/users/abc/"), Some(Some("abc".to_string())));
         assert_eq!(route.matches("/users/users/1.json/"), None);
@@ -237,6 +276,7 @@ mod tests {
             description: "",
             methods: &[Method::DELETE, Method::GET, Method::PATCH, Method::PUT],
             access: Access::Public,
+            permission: allow_all,
             handler: ok,
         };
         assert_eq!(route.allow_header(), "GET, PUT, PATCH, DELETE, HEAD, OPTIONS");

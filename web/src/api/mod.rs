@@ -1,12 +1,19 @@
 //! API routes, one module per area.
 
 pub mod authentication;
+pub mod listing;
 pub mod loaders;
+pub mod fields;
 pub mod root;
+pub mod users;
 
 use warp::http::Method;
 
-use crate::router::{Access, Route};
+use crate::router::{allow_all, Access, Route};
+
+const LIST: &[Method] = &[Method::GET, Method::POST];
+const DETAIL: &[Method] = &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE];
+const READ: &[Method] = &[Method::GET];
 
 /// Every API route, matched in order.
 pub static ROUTES: &[Route] = &[
@@ -16,6 +23,7 @@ pub static ROUTES: &[Route] = &[
         description: "Return the API version number.",
         methods: &[Method::GET],
         access: Access::Public,
+        permission: allow_all,
         handler: root::version,
     },
     Route {
@@ -24,6 +32,7 @@ pub static ROUTES: &[Route] = &[
         description: "Return server settings that clients need: upload limits, allowed file types and session age.",
         methods: &[Method::GET],
         access: Access::Authenticated,
+        permission: allow_all,
         handler: root::config,
     },
     Route {
@@ -32,6 +41,7 @@ pub static ROUTES: &[Route] = &[
         description: "Authenticate a user and start a session.",
         methods: &[Method::POST],
         access: Access::Public,
+        permission: allow_all,
         handler: authentication::login,
     },
     Route {
@@ -40,6 +50,7 @@ pub static ROUTES: &[Route] = &[
         description: "End the current session.",
         methods: &[Method::POST],
         access: Access::Authenticated,
+        permission: allow_all,
         handler: authentication::logout,
     },
     Route {
@@ -48,6 +59,71 @@ pub static ROUTES: &[Route] = &[
         description: "Return the authenticated user.",
         methods: &[Method::GET],
         access: Access::Authenticated,
+        permission: allow_all,
         handler: authentication::whoami,
+    },
+
+    Route {
+        path: "/users/users/",
+        name: "User List",
+        description: "List users, or create one (staff only).",
+        methods: LIST,
+        access: Access::Authenticated,
+        permission: users::users::list_permission,
+        handler: users::users::list,
+    },
+    Route {
+        path: "/users/users/{id}/",
+        name: "User Instance",
+        description: "Read, update or delete a user. Non-staff may change only their own record.",
+        methods: DETAIL,
+        access: Access::Authenticated,
+        permission: allow_all,
+        handler: users::users::detail,
+    },
+    Route {
+        path: "/users/teams/",
+        name: "Team List",
+        description: "List the teams visible to the caller, or create a team.",
+        methods: LIST,
+        access: Access::Authenticated,
+        permission: allow_all,
+        handler: users::teams::list,
+    },
+    Route {
+        path: "/users/teams/{id}/",
+        name: "Team Instance",
+        description: "Read, update or delete a team. Changes need a team owner, a team admin or staff.",
+        methods: DETAIL,
+        access: Access::Authenticated,
+        permission: allow_all,
+        handler: users::teams::detail,
+    },
+    Route {
+        path: "/users/memberships/",
+        name: "Membership List",
+        description: "List team memberships, or add a user to a team.",
+        methods: LIST,
+        access: Access::Authenticated,
+        permission: users::memberships::permission,
+        handler: users::memberships::list,
+    },
+    Route {
+        path: "/users/memberships/{id}/",
+        name: "Membership Instance",
+        description: "Read, update or delete a team membership.",
+        methods: DETAIL,
+        access: Access::Authenticated,
+        permission: users::memberships::permission,
+        handler: users::memberships::detail,
+    },
+    Route {
+        path: "/users/membership-choices/role/",
+        name: "Membership Role Choices",
+        description: "Return the membership role codes and their labels.",
+        methods: READ,
+        access: Access::Authenticated,
+        permission: allow_all,
+        handler: users::memberships::role_choices,
     },
 ];

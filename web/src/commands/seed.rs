@@ -27,7 +27,7 @@ pub async fn seed(db: &Database) -> anyhow::Result<()> {
     let context = AuditContext::default();
     let mut user_number = 0usize;
     for team_number in 1..=TEAMS {
-        let team = db.create_team(&format!("Team {team_number}"), true, &context).await?;
+        let team = db.create_team(&format!("Team {team_number}"), true, None, &context).await?;
         let size = rand::thread_rng().gen_range(MEMBERS_PER_TEAM);
         for position in 0..size {
             user_number += 1;

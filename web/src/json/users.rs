@@ -15,6 +15,8 @@ pub struct UserContext {
     pub history: HashMap<i64, Vec<AuditEntry>>,
     /// Actors of the history entries, by id.
     pub actors: HashMap<i64, User>,
+    pub groups: HashMap<i64, Vec<i64>>,
+    pub permissions: HashMap<i64, Vec<i64>>,
 }
 
 /// The short user form nested in other records.
@@ -70,8 +72,8 @@ pub fn user_json(user: &User, context: &UserContext) -> Value {
     object.insert("is_ldap_user".into(), json!(user.is_ldap_user));
     object.insert("date_joined".into(), json!(format_datetime(&user.date_joined)));
     object.insert("last_login".into(), json!(user.last_login.as_ref().map(format_datetime)));
-    object.insert("groups".into(), json!([]));
-    object.insert("user_permissions".into(), json!([]));
+    object.insert("groups".into(), json!(context.groups.get(&user.id).cloned().unwrap_or_default()));
+    object.insert("user_permissions".into(), json!(context.permissions.get(&user.id).cloned().unwrap_or_default()));
     Value::Object(object)
 }
 
