@@ -63,6 +63,9 @@ pub struct Settings {
     pub logging: LogSettings,
     /// `CLUSTER_ENABLE`: coordinate with other nodes through Redis.
     pub cluster_enable: bool,
+    /// `KEYSTONE_DEBUG_QUERIES`: report each request's database statement count in the
+    /// `X-Keystone-Queries` response header.
+    pub debug_queries: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -299,7 +302,8 @@ impl Settings {
             ));
         }
 
-        Ok(Settings { data_dir, security, throttle, database, redis, email, ldap, files, logging, cluster_enable })
+        let debug_queries = env.boolean("KEYSTONE_DEBUG_QUERIES", false)?;
+        Ok(Settings { data_dir, security, throttle, database, redis, email, ldap, files, logging, cluster_enable, debug_queries })
     }
 }
 

@@ -22,18 +22,20 @@ pub enum Database {
 /// Runs `$body` with `$pool` bound to the active pool, whichever backend it is.
 #[macro_export]
 macro_rules! on_backend {
-    ($database:expr, $pool:ident => $body:expr) => {
+    ($database:expr, $pool:ident => $body:expr) => {{
+        $crate::query_count::record();
         match $database {
             $crate::Database::Postgres($pool) => $body,
             $crate::Database::Sqlite($pool) => $body,
         }
-    };
+    }};
 }
 
 /// Runs `$body` inside one transaction, bound to `$tx`, committing when it returns `Ok`.
 #[macro_export]
 macro_rules! in_transaction {
-    ($database:expr, $tx:ident => $body:expr) => {
+    ($database:expr, $tx:ident => $body:expr) => {{
+        $crate::query_count::record();
         match $database {
             $crate::Database::Postgres(pool) => {
                 let mut $tx = pool.begin().await?;
@@ -52,7 +54,7 @@ macro_rules! in_transaction {
                 result
             }
         }
-    };
+    }};
 }
 
 /// Which backend a [`Database`] talks to.

@@ -8,6 +8,7 @@ mod database;
 mod error;
 pub mod password;
 pub mod query;
+pub mod query_count;
 pub mod records;
 pub mod resources;
 mod sessions;

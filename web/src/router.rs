@@ -147,7 +147,7 @@ async fn route(state: &AppState, request: &Request) -> Reply {
 }
 
 fn find_route(path: &str) -> Option<(&'static Route, Option<String>)> {
-    crate::api::ROUTES.iter().find_map(|route| route.matches(path).map(|id| (route, id)))
+    crate::api::AREAS.iter().flat_map(|routes| routes.iter()).find_map(|route| route.matches(path).map(|id| (route, id)))
 }
 
 /// Unknown paths: a slash-less GET of a known route is redirected (301) to the slashed path;

@@ -74,7 +74,13 @@ where
             }
         };
         let request = Request { method, path: path.as_str().to_string(), query, headers, remote, body, cid };
-        let reply = dispatch(&state, &request).await;
+        let reply = if state.settings().debug_queries {
+            let (mut reply, queries) = keystone_storage::query_count::counting(dispatch(&state, &request)).await;
+            reply.set_header("X-Keystone-Queries", &queries.to_string());
+            reply
+        } else {
+            dispatch(&state, &request).await
+        };
         tracing::debug!(status = reply.status.as_u16(), "request answered");
         reply.into_response(head)
     }

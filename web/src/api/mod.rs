@@ -1,9 +1,11 @@
 //! API routes, one module per area.
 
+pub mod allocations;
 pub mod authentication;
 pub mod listing;
 pub mod loaders;
 pub mod fields;
+pub mod research;
 pub mod root;
 pub mod users;
 
@@ -11,11 +13,14 @@ use warp::http::Method;
 
 use crate::router::{allow_all, Access, Route};
 
-const LIST: &[Method] = &[Method::GET, Method::POST];
-const DETAIL: &[Method] = &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE];
-const READ: &[Method] = &[Method::GET];
+pub const LIST: &[Method] = &[Method::GET, Method::POST];
+pub const DETAIL: &[Method] = &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE];
+pub const READ: &[Method] = &[Method::GET];
 
-/// Every API route, matched in order.
+/// Routes of every area, matched in order.
+pub static AREAS: &[&[Route]] = &[ROUTES, allocations::ROUTES, research::ROUTES];
+
+/// Sign-in, version, configuration and the users area.
 pub static ROUTES: &[Route] = &[
     Route {
         path: "/version/",
