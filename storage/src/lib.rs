@@ -3,13 +3,17 @@
 //! Repositories are methods on [`Database`]; each writes its SQL once and runs it on either
 //! backend. Changes to audited records write their audit entry in the same transaction.
 
+pub mod allocations;
+pub mod attachments;
 pub mod audit;
+pub mod comments;
 mod database;
 mod error;
 pub mod password;
 pub mod query;
 pub mod query_count;
 pub mod records;
+pub mod research;
 pub mod resources;
 mod sessions;
 pub mod teams;

@@ -1,0 +1,1 @@
+//! Clusters, allocation requests, reviews and resource allocations.

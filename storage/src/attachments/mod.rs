@@ -1,0 +1,1 @@
+//! Attachments of allocation requests and the file store that holds their files.
