@@ -18,6 +18,19 @@ wait_for() {
 postgres_ready() { pg_isready -q -h 127.0.0.1 -p 5432 -U postgres; }
 redis_ready() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
 
+# Test tools from Debian's packages: promtool checks the metrics output, and aiosmtpd is the
+# SMTP server that email tests talk to.
+missing=()
+command -v promtool >/dev/null || missing+=(prometheus)
+/usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1 || missing+=(python3-aiosmtpd)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing test tools: ${missing[*]}"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >/dev/null; then
+        echo "error: failed to install ${missing[*]} with apt-get; install them and run again" >&2
+        exit 1
+    fi
+fi
+
 if ! command -v pg_isready >/dev/null || ! command -v redis-cli >/dev/null; then
     echo "error: the PostgreSQL and Redis client tools (pg_isready, redis-cli) are not installed" >&2
     exit 1

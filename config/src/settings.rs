@@ -66,6 +66,24 @@ pub struct Settings {
     /// `KEYSTONE_DEBUG_QUERIES`: report each request's database statement count in the
     /// `X-Keystone-Queries` response header.
     pub debug_queries: bool,
+    pub jobs: JobSettings,
+}
+
+/// The background job system.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// `KEYSTONE_WORKERS`: concurrent job workers on this node.
+    pub workers: u64,
+    /// `KEYSTONE_JOB_VISIBILITY_SEC`: how long a claimed job stays invisible to other workers
+    /// without a renewal; a crashed node's jobs return to the queue after this.
+    pub visibility: Duration,
+    /// `KEYSTONE_LEADER_TTL_SEC`: lifetime of the scheduler's leader lease without renewal.
+    pub leader_ttl: Duration,
+    /// `KEYSTONE_SCHEDULES`: per-task schedule overrides, `alias=cron expression` pairs
+    /// separated by `;`, where the expression has a seconds field or is `off`.
+    pub schedules: BTreeMap<String, String>,
+    /// `KEYSTONE_TEST_TASKS`: also register the tasks that exist for tests (sleep, panic).
+    pub test_tasks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -302,9 +320,37 @@ impl Settings {
             ));
         }
 
+        if cluster_enable && security.secret_key.is_none() {
+            return Err(SettingsError::conflict(
+                "CLUSTER_ENABLE",
+                "true",
+                "SECURE_SECRET_KEY as well, set to the same value on every node, so any node accepts any session",
+            ));
+        }
         let debug_queries = env.boolean("KEYSTONE_DEBUG_QUERIES", false)?;
-        Ok(Settings { data_dir, security, throttle, database, redis, email, ldap, files, logging, cluster_enable, debug_queries })
+        let jobs = JobSettings {
+            workers: env.integer("KEYSTONE_WORKERS", 2, 1, 64)?,
+            visibility: Duration::from_secs(env.integer("KEYSTONE_JOB_VISIBILITY_SEC", 30, 2, 86_400)?),
+            leader_ttl: Duration::from_secs(env.integer("KEYSTONE_LEADER_TTL_SEC", 15, 2, 3600)?),
+            schedules: parse_schedules(env.raw("KEYSTONE_SCHEDULES").as_deref())?,
+            test_tasks: env.boolean("KEYSTONE_TEST_TASKS", false)?,
+        };
+        Ok(Settings { data_dir, security, throttle, database, redis, email, ldap, files, logging, cluster_enable, debug_queries, jobs })
     }
+}
+
+fn parse_schedules(raw: Option<&str>) -> Result<BTreeMap<String, String>, SettingsError> {
+    let mut schedules = BTreeMap::new();
+    let Some(raw) = raw else {
+        return Ok(schedules);
+    };
+    for entry in raw.split(';').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let Some((task, expression)) = entry.split_once('=') else {
+            return Err(SettingsError::invalid("KEYSTONE_SCHEDULES", raw, "task=cron expression pairs separated by ;"));
+        };
+        schedules.insert(task.trim().to_string(), expression.trim().to_string());
+    }
+    Ok(schedules)
 }
 
 fn parse_level(raw: &str) -> Option<LogLevel> {
@@ -397,7 +443,9 @@ mod tests {
     fn cluster_requires_postgres() {
         let message = settings(&[("CLUSTER_ENABLE", "true")]).unwrap_err().to_string();
         assert!(message.contains("DB_POSTGRES_ENABLE"), "{message}");
-        assert!(settings(&[("CLUSTER_ENABLE", "true"), ("DB_POSTGRES_ENABLE", "true")]).is_ok());
+        let message = settings(&[("CLUSTER_ENABLE", "true"), ("DB_POSTGRES_ENABLE", "true")]).unwrap_err().to_string();
+        assert!(message.contains("SECURE_SECRET_KEY"), "{message}");
+        assert!(settings(&[("CLUSTER_ENABLE", "true"), ("DB_POSTGRES_ENABLE", "true"), ("SECURE_SECRET_KEY", "k")]).is_ok());
     }
 
     #[test]

@@ -80,15 +80,19 @@ impl Database {
             if let Some(password) = &settings.password {
                 options = options.password(password.expose_secret());
             }
+            let target = format!("PostgreSQL database {} at {}:{}", settings.name, settings.host, settings.port);
+            // One direct connection first: a pool retries until its timeout and then reports
+            // only that it timed out, hiding a refused connection or a bad password.
+            let probe = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options)
+                .await
+                .map_err(|cause| StorageError::Connect { target: target.clone(), cause })?;
+            let _ = sqlx::Connection::close(probe).await;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
-                .map_err(|error| StorageError::Connect {
-                    target: format!("PostgreSQL database {} at {}:{}", settings.name, settings.host, settings.port),
-                    source: error,
-                })?;
+                .map_err(|cause| StorageError::Connect { target, cause })?;
             Ok(Database::Postgres(pool))
         } else {
             Self::connect_sqlite(&settings.sqlite_path).await
@@ -98,13 +102,13 @@ impl Database {
     /// Opens (creating if needed) a SQLite database file.
     pub async fn connect_sqlite(path: &std::path::Path) -> Result<Database, StorageError> {
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StorageError::Io {
+            std::fs::create_dir_all(parent).map_err(|cause| StorageError::Io {
                 action: format!("create the database folder {}", parent.display()),
-                source,
+                cause,
             })?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|source| StorageError::Connect { target: format!("SQLite file {}", path.display()), source })?
+            .map_err(|cause| StorageError::Connect { target: format!("SQLite file {}", path.display()), cause })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -114,7 +118,7 @@ impl Database {
             .max_connections(8)
             .connect_with(options)
             .await
-            .map_err(|source| StorageError::Connect { target: format!("SQLite file {}", path.display()), source })?;
+            .map_err(|cause| StorageError::Connect { target: format!("SQLite file {}", path.display()), cause })?;
         Ok(Database::Sqlite(pool))
     }
 
@@ -138,6 +142,14 @@ impl Database {
     pub async fn ping(&self) -> Result<(), StorageError> {
         on_backend!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// Pool use: open connections, idle connections and the maximum.
+    pub fn pool_usage(&self) -> (u32, u32, u32) {
+        match self {
+            Database::Postgres(pool) => (pool.size(), pool.num_idle() as u32, pool.options().get_max_connections()),
+            Database::Sqlite(pool) => (pool.size(), pool.num_idle() as u32, pool.options().get_max_connections()),
+        }
     }
 
     /// Closes every connection, waiting for queries in flight.

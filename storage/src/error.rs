@@ -14,11 +14,13 @@ pub enum StorageError {
     #[error("constraint violated: {0}")]
     Conflict(String),
 
-    #[error("failed to connect to the {target}: {source}")]
-    Connect { target: String, source: sqlx::Error },
+    /// The cause is part of the message and deliberately not a `source`, so error chains
+    /// print it once.
+    #[error("failed to connect to the {target}: {cause}")]
+    Connect { target: String, cause: sqlx::Error },
 
-    #[error("failed to {action}: {source}")]
-    Io { action: String, source: std::io::Error },
+    #[error("failed to {action}: {cause}")]
+    Io { action: String, cause: std::io::Error },
 
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -105,7 +105,10 @@ impl Database {
 }
 
 /// Inserts a delete audit entry for every membership matching `$condition` (which uses `$1`
-/// for `$key`), in one statement, before the memberships are deleted or cascaded away.
+/// for `$key`), in one statement, before the memberships are deleted or cascaded away. The
+/// changes list each field as `[old, "None"]`, built in SQL as the compact JSON that
+/// [`Changes::to_json`] writes. Only ids and role codes are spliced into it, so no value needs
+/// JSON escaping.
 macro_rules! audit_membership_deletes {
     ($executor:expr, $context:expr, $condition:literal, $key:expr) => {{
         let context: &$crate::audit::AuditContext = $context;
@@ -114,7 +117,10 @@ macro_rules! audit_membership_deletes {
              cid, remote_addr, remote_port, timestamp, actor_id, actor_email) \
              SELECT 3, CAST(m.id AS TEXT), m.id, \
              'Membership #' || CAST(m.id AS TEXT) || ' - ' || u.username || ' in Team #' || CAST(t.id AS TEXT) || ' - ' || t.name, \
-             2, '', NULL, $2, $3, $4, $5, $6, $7 \
+             2, '', \
+             '{\"id\":[\"' || CAST(m.id AS TEXT) || '\",\"None\"],\"role\":[\"' || m.role || '\",\"None\"],\"user\":[\"' \
+             || CAST(m.user_id AS TEXT) || '\",\"None\"],\"team\":[\"' || CAST(m.team_id AS TEXT) || '\",\"None\"]}', \
+             $2, $3, $4, $5, $6, $7 \
              FROM users_membership m JOIN users_user u ON u.id = m.user_id JOIN users_team t ON t.id = m.team_id WHERE ",
             $condition
         ))
@@ -198,7 +204,7 @@ impl Database {
     /// Deletes a team and, by cascade, its memberships, each with an audit entry.
     pub async fn delete_team(&self, team: &Team, context: &AuditContext) -> Result<(), StorageError> {
         let mut changes = Changes::new();
-        changes.deleted("id", &team.id).deleted("name", team.name.as_str()).deleted("slug", team.slug.as_str());
+        changes.deleted("id", &team.id).deleted("name", team.name.as_str()).deleted("slug", team.slug.as_str()).deleted("is_active", &team.is_active);
         in_transaction!(self, tx => {
             audit_membership_deletes!(&mut *tx, context, "m.team_id = $1", team.id)?;
             sqlx::query("DELETE FROM users_team WHERE id = $1").bind(team.id).execute(&mut *tx).await?;

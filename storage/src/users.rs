@@ -249,13 +249,16 @@ impl Database {
     /// Deletes a user; memberships, sessions and tokens go with it, and each deleted record
     /// gets an audit entry. A user still referenced by protected records is a
     /// [`StorageError::Conflict`].
+    ///
+    /// The audit entries are written before the row is deleted. A user who deletes their own
+    /// account is the actor of those entries, and `ON DELETE SET NULL` then clears the actor, as
+    /// it does for every other entry that user made.
     pub async fn delete_user(&self, user: &User, context: &AuditContext) -> Result<(), StorageError> {
-        let mut audit = Changes::new();
-        audit.deleted("id", &user.id).deleted("username", user.username.as_str());
+        let audit = user_deleted_changes(user);
         in_transaction!(self, tx => {
             crate::teams::audit_membership_deletes!(&mut *tx, context, "m.user_id = $1", user.id)?;
-            sqlx::query("DELETE FROM users_user WHERE id = $1").bind(user.id).execute(&mut *tx).await?;
             insert_audit!(&mut *tx, context, ContentType::User, user.id, user_repr(user), AuditAction::Delete, Some(audit.to_json()))?;
+            sqlx::query("DELETE FROM users_user WHERE id = $1").bind(user.id).execute(&mut *tx).await?;
             Ok::<(), StorageError>(())
         })
     }
@@ -354,6 +357,28 @@ fn user_created_changes(user: &User) -> Changes {
         .created("is_staff", &user.is_staff)
         .created("is_ldap_user", &user.is_ldap_user)
         .created("date_joined", &user.date_joined)
+        .mask("password");
+    changes
+}
+
+/// Builds the changes of a deleted user: every audited non-null field as `[old, "None"]`, with
+/// the password masked.
+fn user_deleted_changes(user: &User) -> Changes {
+    let mut changes = Changes::new();
+    changes
+        .deleted("id", &user.id)
+        .deleted("password", user.password.as_str())
+        .deleted("is_superuser", &user.is_superuser)
+        .deleted("username", user.username.as_str())
+        .deleted("first_name", &user.first_name)
+        .deleted("last_name", &user.last_name)
+        .deleted("email", &user.email)
+        .deleted("department", &user.department)
+        .deleted("role", &user.role)
+        .deleted("is_active", &user.is_active)
+        .deleted("is_staff", &user.is_staff)
+        .deleted("is_ldap_user", &user.is_ldap_user)
+        .deleted("date_joined", &user.date_joined)
         .mask("password");
     changes
 }

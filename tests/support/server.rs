@@ -2,10 +2,11 @@
 //! database, killed when the test ends.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{ExitStatus, Output};
+use std::time::Duration;
 
-use crate::{Backend, Client, TestDatabase};
+use crate::process::{free_port, run_keystone, KeystoneProcess, COMMAND_TIMEOUT};
+use crate::{raw_request, Backend, Client, RawResponse, TestDatabase};
 
 /// Path of the `keystone` binary: `KEYSTONE_BIN`, else the workspace's debug build.
 pub fn keystone_binary() -> PathBuf {
@@ -20,15 +21,26 @@ pub fn keystone_binary() -> PathBuf {
     binary
 }
 
+/// The `SECURE_SECRET_KEY` every test server gets unless the test removes it.
+pub const TEST_SECRET_KEY: &str = "test-secret-key-that-is-long-enough-0123456789";
+
 /// Options for a test server.
 pub struct TestServerBuilder {
     backend: Backend,
     env: Vec<(String, String)>,
+    removed: Vec<String>,
 }
 
 impl TestServerBuilder {
+    /// Sets an environment variable, overriding the harness's own value.
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Leaves a variable unset, including one the harness sets (such as `SECURE_SECRET_KEY`).
+    pub fn without_env(mut self, name: &str) -> Self {
+        self.removed.push(name.to_string());
         self
     }
 
@@ -39,9 +51,13 @@ impl TestServerBuilder {
         let database = TestDatabase::create(self.backend, data_dir.path()).await;
         let mut env = database.env();
         env.push(("KEYSTONE_DATA_DIR".into(), data_dir.path().display().to_string()));
-        env.push(("SECURE_SECRET_KEY".into(), "test-secret-key-that-is-long-enough-0123456789".into()));
+        env.push(("SECURE_SECRET_KEY".into(), TEST_SECRET_KEY.into()));
+        // Tests send bursts far above the default rates; throttle tests set their own.
+        env.push(("API_THROTTLE_ANON".into(), "1000000/s".into()));
+        env.push(("API_THROTTLE_USER".into(), "1000000/s".into()));
         env.extend(self.env);
-        let mut server = TestServer { data_dir, database, env, child: None, port: 0 };
+        env.retain(|(name, _)| !self.removed.contains(name));
+        let mut server = TestServer { data_dir, database, env, process: None, port: 0 };
         let migrate = server.command(&["migrate"]);
         assert!(migrate.status.success(), "keystone migrate failed: {}", String::from_utf8_lossy(&migrate.stderr));
         server.launch().await;
@@ -49,26 +65,44 @@ impl TestServerBuilder {
     }
 }
 
+/// Runs a query that returns one integer, such as `SELECT COUNT(*) FROM ...`, on `db`.
+pub async fn query_count(db: &keystone_storage::Database, sql: &str) -> i64 {
+    let result = match db {
+        keystone_storage::Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+        keystone_storage::Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
+    };
+    result.unwrap_or_else(|error| panic!("SQL failed ({error}): {sql}"))
+}
+
 /// A running Keystone server.
 pub struct TestServer {
     pub data_dir: tempfile::TempDir,
     pub database: TestDatabase,
     env: Vec<(String, String)>,
-    child: Option<Child>,
+    process: Option<KeystoneProcess>,
     pub port: u16,
 }
 
 impl TestServer {
     pub fn builder(backend: Backend) -> TestServerBuilder {
-        TestServerBuilder { backend, env: Vec::new() }
+        TestServerBuilder { backend, env: Vec::new(), removed: Vec::new() }
     }
 
     pub async fn start(backend: Backend) -> TestServer {
         Self::builder(backend).start().await
     }
 
+    pub fn backend(&self) -> Backend {
+        self.database.backend
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Returns the environment variables the server runs with.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
     }
 
     /// A client with its own cookie jar.
@@ -76,25 +110,26 @@ impl TestServer {
         Client::new(self.base_url())
     }
 
-    /// Runs another `keystone` subcommand with this server's settings and waits for it.
+    /// Sends raw bytes to the server and reads the response; see [`raw_request`].
+    pub async fn raw(&self, request: &[u8]) -> Option<RawResponse> {
+        raw_request(self.port, request).await
+    }
+
+    /// Runs another `keystone` subcommand with this server's settings and waits for it (at
+    /// most 60 s).
     pub fn command(&self, args: &[&str]) -> Output {
         self.command_with_env(args, &[])
     }
 
+    /// Like [`TestServer::command`], with extra variables that override the server's.
     pub fn command_with_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(keystone_binary());
-        command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).stdin(Stdio::null());
-        for (name, value) in &self.env {
-            command.env(name, value);
-        }
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        command.output().expect("failed to run keystone")
+        let mut env = self.env.clone();
+        env.extend(extra.iter().map(|(name, value)| (name.to_string(), value.to_string())));
+        run_keystone(args, &env, None, COMMAND_TIMEOUT)
     }
 
-    /// Creates a user through `createsuperuser` or SQL and returns its id. Staff users are
-    /// superusers; others are plain active users.
+    /// Creates a user through SQL and returns its id. Staff users are superusers; others are
+    /// plain active users.
     pub async fn create_user(&self, username: &str, password: &str, staff: bool) -> i64 {
         let encoded = keystone_storage::password::hash_password(password);
         let db = self.storage().await;
@@ -118,19 +153,50 @@ impl TestServer {
         keystone_storage::Database::connect(&settings.database).await.expect("failed to open the test database")
     }
 
+    /// Runs one SQL statement without parameters on this server's database.
+    pub async fn execute_sql(&self, sql: &str) {
+        let db = self.storage().await;
+        let result = match &db {
+            keystone_storage::Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+            keystone_storage::Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        };
+        db.close().await;
+        result.unwrap_or_else(|error| panic!("SQL failed ({error}): {sql}"));
+    }
+
+    /// Runs a query that returns one integer, such as `SELECT COUNT(*) FROM ...`.
+    pub async fn query_count(&self, sql: &str) -> i64 {
+        let db = self.storage().await;
+        let count = query_count(&db, sql).await;
+        db.close().await;
+        count
+    }
+
+    /// Starts a second `keystone serve` process on a new port with this server's settings plus
+    /// `overrides`, sharing its database and data directory.
+    pub async fn start_peer(&self, overrides: &[(&str, &str)]) -> KeystoneProcess {
+        let mut env = self.env.clone();
+        env.extend(overrides.iter().map(|(name, value)| (name.to_string(), value.to_string())));
+        let port = free_port();
+        KeystoneProcess::serve(&env, port, self.log_path(port)).await
+    }
+
     /// Sends SIGTERM and waits (at most 30 s) for the process to exit; returns its status.
-    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        self.process.as_mut()?.terminate()
+    }
+
+    /// Sends SIGTERM and returns at once, so requests in flight can be observed.
+    pub fn signal_terminate(&self) {
+        if let Some(process) = &self.process {
+            process.signal_terminate();
         }
-        let _ = child.kill();
-        child.wait().ok()
+    }
+
+    /// Waits at most `timeout` for the server to exit after [`TestServer::signal_terminate`];
+    /// `None` when it did not exit in time (it is then killed).
+    pub async fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.process.as_mut()?.wait_for_exit(timeout).await
     }
 
     /// Starts the server process again after `terminate`, on a new port.
@@ -141,55 +207,18 @@ impl TestServer {
 
     async fn launch(&mut self) {
         let port = free_port();
-        let log = std::fs::File::create(self.data_dir.path().join(format!("server-{port}.log"))).expect("failed to create the server log");
-        let mut command = Command::new(keystone_binary());
-        command
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        for (name, value) in &self.env {
-            command.env(name, value);
-        }
-        self.child = Some(command.spawn().expect("failed to start keystone serve"));
+        // Drop the old process first, so a server that ignored SIGTERM is killed.
+        self.process = None;
+        self.process = Some(KeystoneProcess::serve(&self.env, port, self.log_path(port)).await);
         self.port = port;
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(response) = client.get(format!("{}/version/", self.base_url())).send().await {
-                if response.status().is_success() {
-                    return;
-                }
-            }
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("keystone serve exited early with {status}; log: {}", self.log());
-                }
-            }
-            assert!(Instant::now() < deadline, "keystone serve did not answer within 60 s; log: {}", self.log());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    }
+
+    fn log_path(&self, port: u16) -> PathBuf {
+        self.data_dir.path().join(format!("server-{port}.log"))
     }
 
     /// The server's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.path().join(format!("server-{}.log", self.port))).unwrap_or_default()
+        self.process.as_ref().map(KeystoneProcess::log).unwrap_or_else(|| std::fs::read_to_string(self.log_path(self.port)).unwrap_or_default())
     }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("failed to find a free port");
-    listener.local_addr().expect("listener has an address").port()
 }

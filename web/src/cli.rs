@@ -56,4 +56,36 @@ pub enum Command {
     /// Validate the settings and reach the database and, in a cluster, Redis. Exits non-zero
     /// with a message on the first failure.
     Check,
+    /// List, run and inspect background tasks. In a cluster the command talks to Redis; on a
+    /// single node it talks to the running node through the control socket in the data
+    /// directory.
+    Task {
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Print the known tasks, their short names and schedules (cron, UTC, with seconds).
+    List,
+    /// Enqueue a run of a task now and print its job id.
+    Run {
+        /// Task name: the dotted name or the short name from `keystone task list`.
+        name: String,
+        /// Task argument as KEY=VALUE; repeat for several.
+        #[arg(long = "arg", value_name = "KEY=VALUE")]
+        args: Vec<String>,
+        /// Wait for the job to finish; exit non-zero when it fails for good.
+        #[arg(long)]
+        wait: bool,
+        /// Longest wait with --wait, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Print the state of a job.
+    Status {
+        /// Job id printed by `keystone task run`.
+        job_id: String,
+    },
 }

@@ -115,35 +115,70 @@ impl Route {
     }
 }
 
+/// The answer to one request, with what the request log records about it.
+pub struct Dispatched {
+    pub reply: Reply,
+    /// The authenticated user, if any.
+    pub user_id: Option<i64>,
+    /// False for CORS preflights, which the request log skips.
+    pub logged: bool,
+    /// The matched route's path template, for metrics; `unmatched` when none matched.
+    pub route: &'static str,
+}
+
 /// Answers one request.
-pub async fn dispatch(state: &AppState, request: &Request) -> Reply {
+pub async fn dispatch(state: &AppState, request: &Request) -> Dispatched {
     let settings = state.settings();
+    let mut user_id = None;
+    let mut logged = true;
+    let mut route_template = UNMATCHED;
     let mut reply = if !host_allowed(request.header("host"), &settings.security.allowed_hosts) {
         tracing::warn!(host = request.header("host").unwrap_or(""), cid = %request.cid, "rejected a request for a host not in SECURE_ALLOWED_HOSTS");
         Reply::html(StatusCode::BAD_REQUEST, html_page("Bad Request (400)", ""))
     } else if is_preflight(request) {
+        logged = false;
         preflight_reply(request, &settings.security.allowed_origins)
     } else {
-        route(state, request).await
+        let (reply, user, template) = route(state, request).await;
+        user_id = user;
+        route_template = template;
+        reply
     };
     apply_cors(request, &settings.security.allowed_origins, &mut reply);
     add_security_headers(&mut reply);
-    reply
+    Dispatched { reply, user_id, logged, route: route_template }
 }
 
-async fn route(state: &AppState, request: &Request) -> Reply {
+/// Route label of requests that match no route.
+const UNMATCHED: &str = "unmatched";
+
+async fn route(state: &AppState, request: &Request) -> (Reply, Option<i64>, &'static str) {
     if request.path == "/" {
-        return crate::api::root::root_page(request);
+        return (crate::api::root::root_page(request), None, "/");
+    }
+    if request.path == "/metrics/" || request.path == "/metrics" {
+        return (metrics_page(state, request), None, "/metrics/");
     }
     let Some((route, id)) = find_route(&request.path) else {
-        return not_found_or_redirect(request);
+        return (not_found_or_redirect(request), None, UNMATCHED);
     };
-    let mut reply = match serve(state, request, route, id).await {
+    let mut user_id = None;
+    let mut reply = match serve(state, request, route, id, &mut user_id).await {
         Ok(reply) => reply,
         Err(error) => error.into_reply(),
     };
     reply.set_header("Allow", &route.allow_header());
-    reply
+    (reply, user_id, route.path)
+}
+
+/// `/metrics/`: every metric in the Prometheus text format, for GET and HEAD.
+fn metrics_page(state: &AppState, request: &Request) -> Reply {
+    if !matches!(request.method, Method::GET | Method::HEAD) {
+        let mut reply = Reply::empty(StatusCode::METHOD_NOT_ALLOWED);
+        reply.set_header("Allow", "GET, HEAD");
+        return reply;
+    }
+    Reply::text(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", crate::metrics::render(&state.db))
 }
 
 fn find_route(path: &str) -> Option<(&'static Route, Option<String>)> {
@@ -164,13 +199,21 @@ fn not_found_or_redirect(request: &Request) -> Reply {
     Reply::html(StatusCode::NOT_FOUND, html_page("Not Found", "The requested resource was not found on this server."))
 }
 
-async fn serve(state: &AppState, request: &Request, route: &'static Route, id: Option<String>) -> Result<Reply, ApiError> {
+async fn serve(
+    state: &AppState,
+    request: &Request,
+    route: &'static Route,
+    id: Option<String>,
+    user_id: &mut Option<i64>,
+) -> Result<Reply, ApiError> {
     negotiate(request)?;
     let identity = authenticate(state, request).await?;
+    *user_id = identity.user.as_ref().map(|user| user.id);
     enforce_csrf(state, request, &identity).await?;
     check_access(route.access, &identity)?;
     let context = Context { state, request, identity, id };
     (route.permission)(&context).await?;
+    crate::throttle::check(state, request, &context.identity).await?;
     if !route.implements(&request.method) {
         return Err(ApiError::MethodNotAllowed(request.method.to_string()));
     }

@@ -12,7 +12,8 @@ use warp::Filter;
 
 use crate::error::ApiError;
 use crate::http::{add_security_headers, Request};
-use crate::router::dispatch;
+use crate::router::{dispatch, Dispatched};
+use keystone_storage::logs::NewRequestLog;
 use crate::state::AppState;
 
 /// Serves the API on `address` until Ctrl-C or SIGTERM.
@@ -74,18 +75,43 @@ where
             }
         };
         let request = Request { method, path: path.as_str().to_string(), query, headers, remote, body, cid };
-        let reply = if state.settings().debug_queries {
-            let (mut reply, queries) = keystone_storage::query_count::counting(dispatch(&state, &request)).await;
-            reply.set_header("X-Keystone-Queries", &queries.to_string());
-            reply
+        let started = keystone_storage::now();
+        let clock = std::time::Instant::now();
+        let dispatched = if state.settings().debug_queries {
+            let (mut dispatched, queries) = keystone_storage::query_count::counting(dispatch(&state, &request)).await;
+            dispatched.reply.set_header("X-Keystone-Queries", &queries.to_string());
+            dispatched
         } else {
             dispatch(&state, &request).await
         };
+        if dispatched.logged {
+            keystone_actors::request_log::log_request(request_record(&request, &dispatched, started));
+        }
+        crate::metrics::record_request(dispatched.route, request.method.as_str(), dispatched.reply.status.as_u16(), clock.elapsed());
+        let reply = dispatched.reply;
         tracing::debug!(status = reply.status.as_u16(), "request answered");
         reply.into_response(head)
     }
     .instrument(span)
     .await
+}
+
+/// The request-log record of an answered request.
+fn request_record(request: &Request, dispatched: &Dispatched, timestamp: chrono::DateTime<chrono::Utc>) -> NewRequestLog {
+    let mut endpoint = request.path.clone();
+    if !request.query.is_empty() {
+        endpoint.push('?');
+        endpoint.push_str(&request.query);
+    }
+    NewRequestLog {
+        method: request.method.as_str().chars().take(10).collect(),
+        endpoint: endpoint.chars().take(2048).collect(),
+        response_code: i32::from(dispatched.reply.status.as_u16()),
+        remote_address: request.client_address().map(|address| address.chars().take(40).collect()),
+        timestamp,
+        cid: Some(request.cid.clone()),
+        user_id: dispatched.user_id,
+    }
 }
 
 /// Reads the body, stopping with 413 as soon as it exceeds `limit` bytes.

@@ -19,11 +19,35 @@ pub struct AppState {
 struct Inner {
     settings: Settings,
     secret_key: Vec<u8>,
+    node_health: keystone_actors::Health,
+    health_cache: crate::health::HealthCache,
+    coordinator: Arc<dyn keystone_cluster::Coordinator>,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Database, secret_key: Vec<u8>) -> Self {
-        AppState { inner: Arc::new(Inner { settings, secret_key }), db }
+    pub fn new(
+        settings: Settings,
+        db: Database,
+        secret_key: Vec<u8>,
+        node_health: keystone_actors::Health,
+        coordinator: Arc<dyn keystone_cluster::Coordinator>,
+    ) -> Self {
+        let health_cache = crate::health::HealthCache::default();
+        AppState { inner: Arc::new(Inner { settings, secret_key, node_health, health_cache, coordinator }), db }
+    }
+
+    /// Coordination with the other nodes (in-process on a single node).
+    pub fn coordinator(&self) -> &Arc<dyn keystone_cluster::Coordinator> {
+        &self.inner.coordinator
+    }
+
+    /// Restart and give-up records of this node's actors.
+    pub fn node_health(&self) -> &keystone_actors::Health {
+        &self.inner.node_health
+    }
+
+    pub fn health_cache(&self) -> &crate::health::HealthCache {
+        &self.inner.health_cache
     }
 
     pub fn settings(&self) -> &Settings {

@@ -18,7 +18,7 @@ pub enum DatePart {
     Second,
 }
 
-/// Case-sensitive test that `column` contains the text bound at `needle`. Both backends compare
+/// Builds a case-sensitive test that `column` contains the text bound at `needle`. Both backends compare
 /// code points, so `%`, `_` and quotes are literal.
 pub fn contains(backend: Backend, column: &str, needle: &str) -> String {
     match backend {
@@ -27,12 +27,12 @@ pub fn contains(backend: Backend, column: &str, needle: &str) -> String {
     }
 }
 
-/// Case-sensitive test that `column` starts with the text bound at `prefix`.
+/// Builds a case-sensitive test that `column` starts with the text bound at `prefix`.
 pub fn starts_with(column: &str, prefix: &str) -> String {
     format!("substr({column}, 1, length({prefix})) = {prefix}")
 }
 
-/// Case-sensitive test that `column` ends with the text bound at `suffix`.
+/// Builds a case-sensitive test that `column` ends with the text bound at `suffix`.
 pub fn ends_with(backend: Backend, column: &str, suffix: &str) -> String {
     match backend {
         Backend::Postgres => format!("right({column}, length({suffix})) = {suffix}"),
@@ -40,7 +40,7 @@ pub fn ends_with(backend: Backend, column: &str, suffix: &str) -> String {
     }
 }
 
-/// The integer `part` of a date column, or of a date-time column in UTC.
+/// Builds the integer `part` of a date column, or of a date-time column in UTC.
 pub fn date_part(backend: Backend, column: &str, is_datetime: bool, part: DatePart) -> String {
     match backend {
         Backend::Postgres => postgres_date_part(column, is_datetime, part),
@@ -59,7 +59,7 @@ fn postgres_date_part(column: &str, is_datetime: bool, part: DatePart) -> String
         DatePart::WeekDay => format!("(EXTRACT(DOW FROM {source}) + 1)"),
         DatePart::Hour => format!("EXTRACT(HOUR FROM {source})"),
         DatePart::Minute => format!("EXTRACT(MINUTE FROM {source})"),
-        // EXTRACT(SECOND) includes the fraction; Django compares whole seconds.
+        // EXTRACT(SECOND) includes the fraction, but Django compares whole seconds.
         DatePart::Second => format!("FLOOR(EXTRACT(SECOND FROM {source}))"),
     }
 }
@@ -80,7 +80,7 @@ fn sqlite_date_part(column: &str, part: DatePart) -> String {
     format!("CAST(strftime('{format}', {column}) AS INTEGER)")
 }
 
-/// `column` as an `ORDER BY` operand: text sorts by code point on both backends.
+/// Returns `column` as an `ORDER BY` operand, so that text sorts by code point on both backends.
 pub fn order_operand(backend: Backend, column: &str, is_text: bool) -> String {
     match (backend, is_text) {
         (Backend::Postgres, true) => format!("{column} COLLATE \"C\""),
@@ -88,7 +88,7 @@ pub fn order_operand(backend: Backend, column: &str, is_text: bool) -> String {
     }
 }
 
-/// Test that `expression` matches the search pattern bound at `pattern`, built by
+/// Builds a test that `expression` matches the search pattern bound at `pattern`, built by
 /// [`search_pattern`].
 pub fn search_match(backend: Backend, expression: &str, pattern: &str) -> String {
     match backend {
@@ -97,8 +97,8 @@ pub fn search_match(backend: Backend, expression: &str, pattern: &str) -> String
     }
 }
 
-/// A pattern matching any text that contains `term`, ignoring letter case: a PostgreSQL regular
-/// expression or an SQLite `GLOB` pattern.
+/// Builds a pattern matching any text that contains `term`, ignoring letter case: a PostgreSQL
+/// regular expression or an SQLite `GLOB` pattern.
 ///
 /// Each letter becomes a bracket class of its lower- and upper-case forms, such as `[Éé]`, and
 /// every other character matches only itself. The classes list code points, so the result
@@ -128,7 +128,7 @@ pub fn search_pattern(backend: Backend, term: &str) -> String {
     pattern
 }
 
-/// `character` and its single-character lower- and upper-case forms, without repeats.
+/// Lists `character` and its single-character lower- and upper-case forms, without repeats.
 fn case_forms(character: char) -> Vec<char> {
     let mut forms = vec![character];
     for mapped in [single(character.to_lowercase()), single(character.to_uppercase())].into_iter().flatten() {

@@ -14,7 +14,7 @@ pub struct ParamError {
     /// The parameter name as the request spelled it, such as `created__gte` or `_search`.
     pub param: String,
     pub message: String,
-    /// Where the parameter first appears in the request; errors are reported in this order.
+    /// Position of the parameter's first appearance in the request, which orders the errors.
     pub(crate) position: usize,
 }
 
@@ -27,7 +27,7 @@ impl ParamError {
 /// A list request that cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    /// Some parameters have invalid values; the API answers 400 with [`errors_to_json`].
+    /// Parameters with invalid values. The API responds with status 400 and [`errors_to_json`].
     #[error("invalid query parameters: {}", describe(.0))]
     Invalid(Vec<ParamError>),
 
@@ -40,7 +40,7 @@ fn describe(errors: &[ParamError]) -> String {
     errors.iter().map(|error| format!("{}: {}", error.param, error.message)).collect::<Vec<_>>().join("; ")
 }
 
-/// The 400 response body for rejected parameters: `{"<param>": ["<message>"], ...}`.
+/// Builds the 400 response body for rejected parameters: `{"<param>": ["<message>"], ...}`.
 pub fn errors_to_json(errors: &[ParamError]) -> serde_json::Value {
     let mut body = serde_json::Map::new();
     for error in errors {

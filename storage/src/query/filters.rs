@@ -34,7 +34,7 @@ pub enum Operator {
 }
 
 impl Operator {
-    /// The operator a parameter-name suffix names.
+    /// Maps a parameter-name suffix, such as `not_in`, to its operator.
     fn from_suffix(suffix: &str) -> Option<Operator> {
         let operator = match suffix {
             "not_eq" => Operator::NotEq,
@@ -89,7 +89,7 @@ impl Operator {
 }
 
 impl FieldKind {
-    /// Whether a field of this kind accepts `operator`. Every kind accepts `exact`, `not_eq`,
+    /// Returns whether a field of this kind accepts `operator`. Every kind accepts `exact`, `not_eq`,
     /// `in`, `not_in` and `isnull`.
     pub fn supports(self, operator: Operator) -> bool {
         let is_date = matches!(self, FieldKind::Date | FieldKind::DateTime);
@@ -106,7 +106,7 @@ impl FieldKind {
     }
 }
 
-/// The field and operator a parameter name selects, or `None` for an unknown field, an unknown
+/// Finds the field and operator a parameter name selects, or `None` for an unknown field, an unknown
 /// operator or an operator the field's kind lacks. The longest matching field name wins.
 pub fn lookup<'a>(resource: &'a Resource, param: &str) -> Option<(&'a Field, Operator)> {
     let mut best: Option<(&Field, Operator)> = None;
@@ -168,11 +168,17 @@ pub fn compile_filter(
     Ok(condition.map(|condition| FilterSql { condition: negate_if(operator, column, condition), referenced_ids: Vec::new() }))
 }
 
+/// Most values an `in` or `not_in` filter accepts, far below both backends' placeholder limits.
+const MAX_IN_VALUES: usize = 1000;
+
 fn compile_in(field: &Field, operator: Operator, raw: &str, params: &mut Params) -> Result<Option<FilterSql>, String> {
     // An empty value is no filter, but `1,,2` or `,` are lists whose empty elements mean NULL,
     // which Django drops from `IN`. Text elements stay as empty strings.
     if raw.is_empty() {
         return Ok(None);
+    }
+    if raw.split(',').count() > MAX_IN_VALUES {
+        return Err(format!("Ensure this list has at most {MAX_IN_VALUES} values."));
     }
     let mut values = Vec::new();
     for element in raw.split(',') {
@@ -219,7 +225,8 @@ fn parse_element(kind: FieldKind, raw: &str) -> Result<Option<Value>, String> {
     Ok(value)
 }
 
-/// A trimmed text element, which may be empty (`exact` ignores an empty value earlier).
+/// Trims a text element and rejects NUL characters. The result may be empty, because only
+/// `in` lists reach this with an empty text.
 fn text_element(raw: &str) -> Result<String, String> {
     let text = raw.trim();
     if text.contains('\0') {

@@ -34,7 +34,7 @@ pub async fn check_foreign_keys(database: &Database, checks: &[ForeignKeyCheck])
     Ok(errors)
 }
 
-/// A `UNION ALL` of one `SELECT` per referenced table, returning `(table index, id)` for each
+/// Builds a `UNION ALL` of one `SELECT` per referenced table, returning `(table index, id)` for each
 /// requested id that exists, with its parameters and the table of each index. `None` when no
 /// id needs checking.
 fn existence_query(checks: &[ForeignKeyCheck]) -> Option<(String, Params, Vec<&'static str>)> {

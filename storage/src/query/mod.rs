@@ -105,7 +105,7 @@ impl ListQuery {
         self.conditions.push(condition);
     }
 
-    /// The `WHERE` clause with its keyword, or an empty string when nothing filters.
+    /// Returns the `WHERE` clause with its keyword, or an empty string when nothing filters.
     pub fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
             return String::new();
@@ -114,34 +114,34 @@ impl ListQuery {
         format!("WHERE {}", wrapped.join(" AND "))
     }
 
-    /// The `ORDER BY` list, without the keywords. It always ends with a tie-breaker on the id.
+    /// Returns the `ORDER BY` list, without the keywords. It always ends with a tie-breaker on the id.
     pub fn order_by(&self) -> &str {
         &self.order_by
     }
 
-    /// The values bound by the `WHERE` clause.
+    /// Returns the values bound by the `WHERE` clause.
     pub fn params(&self) -> &Params {
         &self.params
     }
 
-    /// The backend the SQL was written for.
+    /// Returns the backend the SQL was written for.
     pub fn backend(&self) -> Backend {
         self.backend
     }
 }
 
 impl ParsedQuery {
-    /// The parameters rejected so far, in request order. Foreign-key checks may add more.
+    /// Returns the parameters rejected so far, in request order. Foreign-key checks may add more.
     pub fn errors(&self) -> &[ParamError] {
         &self.errors
     }
 
-    /// The ids that foreign-key filters name, to check with [`check_foreign_keys`].
+    /// Returns the ids that foreign-key filters name, to check with [`check_foreign_keys`].
     pub fn foreign_key_checks(&self) -> &[ForeignKeyCheck] {
         &self.foreign_key_checks
     }
 
-    /// The compiled query, valid only if [`ParsedQuery::validate`] succeeds.
+    /// Returns the compiled query, which is valid only if [`ParsedQuery::validate`] succeeds.
     pub fn query(&self) -> &ListQuery {
         &self.query
     }

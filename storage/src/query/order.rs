@@ -26,7 +26,7 @@ pub fn order_by(resource: &Resource, requested: Option<&str>, backend: Backend) 
     sql.join(", ")
 }
 
-/// The order keys named in `value`, each with whether it is descending.
+/// Collects the order keys named in `value`, each with whether it is descending.
 fn valid_terms<'a>(resource: &'a Resource, value: &str) -> Vec<(&'a OrderKey, bool)> {
     value
         .split(',')

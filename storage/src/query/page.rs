@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 /// Page size when `_limit` is absent or invalid.
 pub const DEFAULT_LIMIT: i64 = 100;
-/// Largest page size; a larger `_limit` is reduced to it.
+/// Largest page size. A larger `_limit` is reduced to it.
 pub const MAX_LIMIT: i64 = 1000;
 
 /// The page a list request selects.
@@ -85,7 +85,7 @@ pub fn page_links(base_url: &str, pairs: &[(String, String)], count: i64, limit:
     PageLinks { next, previous }
 }
 
-/// The values of each key in request order, keyed in sorted order.
+/// Groups the values of each key in request order, with the keys sorted.
 fn grouped(pairs: &[(String, String)]) -> BTreeMap<String, Vec<String>> {
     let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, value) in pairs {

@@ -10,6 +10,9 @@ use super::error::{
     ENTER_A_NUMBER, ENTER_A_VALID_DATE, ENTER_A_VALID_DATETIME, INVALID_FOREIGN_KEY, NULL_CHARACTERS,
 };
 
+/// Largest decimal exponent accepted in filter values.
+const MAX_EXPONENT: i64 = 100;
+
 /// A decimal number as written, kept exact: `sign digits.fraction e exponent`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecimalNumber {
@@ -44,7 +47,7 @@ impl DecimalNumber {
         Some(DecimalNumber { negative, integer_digits, fraction_digits, exponent })
     }
 
-    /// The value truncated toward zero, saturated to the `i64` range.
+    /// Truncates the value toward zero, saturating at the `i64` bounds.
     pub fn truncate(&self) -> i64 {
         let digits = format!("{}{}", self.integer_digits, self.fraction_digits);
         let point = (self.integer_digits.len() as i64).saturating_add(self.exponent);
@@ -67,7 +70,7 @@ impl DecimalNumber {
         signed.clamp(i64::MIN as i128, i64::MAX as i128) as i64
     }
 
-    /// The number as a literal that both PostgreSQL's `NUMERIC` input and SQLite's
+    /// Formats the number as a literal that both PostgreSQL's `NUMERIC` input and SQLite's
     /// `CAST(... AS NUMERIC)` accept.
     pub fn to_literal(&self) -> String {
         let sign = if self.negative { "-" } else { "" };
@@ -108,8 +111,9 @@ pub fn parse_decimal(raw: &str) -> Result<Option<String>, String> {
         return Ok(None);
     }
     match DecimalNumber::parse(text) {
-        Some(number) => Ok(Some(number.to_literal())),
-        None => Err(ENTER_A_NUMBER.to_string()),
+        // A huge exponent is far outside any column's range, and the database rejects it.
+        Some(number) if number.exponent.abs() <= MAX_EXPONENT => Ok(Some(number.to_literal())),
+        _ => Err(ENTER_A_NUMBER.to_string()),
     }
 }
 

@@ -24,7 +24,7 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// The order key named `name`.
+    /// Finds the order key named `name`.
     pub fn order_key(&self, name: &str) -> Option<&OrderKey> {
         self.order_keys.iter().find(|key| key.name == name)
     }
@@ -60,6 +60,10 @@ pub enum FieldKind {
     /// A `DATE` column (`YYYY-MM-DD` text on SQLite).
     Date,
     /// A `TIMESTAMPTZ` column (RFC 3339 text in UTC, as sqlx writes it, on SQLite).
+    ///
+    /// NOTE: on SQLite, `=`, `<` and the other comparisons compare text. They are right only for
+    /// values in sqlx's format for `DateTime<Utc>`, such as `2026-12-04T19:17:22.730269+00:00`
+    /// (`T`, a `+00:00` offset, 0, 3, 6 or 9 fraction digits). Other text compares wrongly.
     DateTime,
     Boolean,
     /// An integer column referring to the `id` column of `table`.
@@ -91,12 +95,12 @@ pub struct OrderKey {
 }
 
 impl OrderKey {
-    /// A key on a non-text column (numbers, dates, booleans).
+    /// Creates a key on a non-text column (numbers, dates, booleans).
     pub const fn new(name: &'static str, column: &'static str) -> OrderKey {
         OrderKey { name, column, is_text: false }
     }
 
-    /// A key on a text column.
+    /// Creates a key on a text column.
     pub const fn text(name: &'static str, column: &'static str) -> OrderKey {
         OrderKey { name, column, is_text: true }
     }

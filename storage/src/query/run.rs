@@ -16,13 +16,13 @@ pub struct Page<T> {
 }
 
 impl ListQuery {
-    /// `SELECT COUNT(*)` over the rows the query selects.
+    /// Builds the `SELECT COUNT(*)` over the rows the query selects.
     pub fn count_sql(&self, resource: &Resource) -> String {
         format!("SELECT COUNT(*) FROM {} {}", resource.from, self.where_clause())
     }
 
-    /// The `SELECT` of the current page with `columns` as its select list, and its values: the
-    /// `WHERE` values followed by the limit and the offset.
+    /// Builds the `SELECT` of the current page with `columns` as its select list. Its values are
+    /// the `WHERE` values followed by the limit and the offset.
     pub fn page_sql(&self, resource: &Resource, columns: &str) -> (String, Params) {
         let mut params = self.params().clone();
         let limit = params.bind(self.pagination.limit);

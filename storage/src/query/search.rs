@@ -1,9 +1,9 @@
 //! The `_search` parameter: every term must occur, ignoring letter case, in at least one of the
 //! resource's search fields.
 //!
-//! Terms are split as DRF's `SearchFilter` splits them: Django's `smart_split` divides the value
-//! at whitespace but keeps quoted strings together, then commas at either end of a token are
-//! removed, a token wrapped in matching quotes becomes the text between them, and any other
+//! Terms are split as DRF's `SearchFilter` splits them. Django's `smart_split` first divides the
+//! value at whitespace but keeps quoted strings together. Commas at either end of each token are
+//! removed. A token wrapped in matching quotes then becomes the text between them, and any other
 //! token is split at its commas.
 
 use super::dialect::{search_match, search_pattern};
@@ -25,7 +25,7 @@ pub fn split_terms(value: &str) -> Vec<String> {
     terms
 }
 
-/// The text inside `token` when it starts and ends with the same quote character, with `\"`
+/// Returns the text inside `token` when it starts and ends with the same quote character, with `\"`
 /// (or `\'`) and `\\` unescaped. A lone quote yields an empty phrase.
 fn quoted_phrase(token: &str) -> Option<String> {
     let quote = token.chars().next().filter(|first| *first == '"' || *first == '\'')?;
@@ -40,7 +40,7 @@ fn quoted_phrase(token: &str) -> Option<String> {
 ///
 /// A token is a run of non-whitespace characters in which each quote opens a string that runs
 /// to the next unescaped matching quote. An unterminated quote ends the token before it when
-/// the token already holds a complete quoted string, and is an ordinary character otherwise.
+/// the token already contains a complete quoted string, and is an ordinary character otherwise.
 fn smart_split(value: &str) -> Vec<&str> {
     let characters: Vec<(usize, char)> = value.char_indices().collect();
     let end_of = |index: usize| characters.get(index).map_or(value.len(), |(offset, _)| *offset);
@@ -77,7 +77,7 @@ fn smart_split(value: &str) -> Vec<&str> {
     tokens
 }
 
-/// The index of the quote closing the string opened at `open`. A backslash escapes the next
+/// Finds the index of the quote closing the string opened at `open`. A backslash escapes the next
 /// character unless that is a line break, which leaves the string unterminated.
 fn closing_quote(characters: &[(usize, char)], open: usize) -> Option<usize> {
     let quote = characters[open].1;

@@ -72,17 +72,17 @@ impl Params {
         }
     }
 
-    /// The bound values, in placeholder order.
+    /// Returns the bound values, in placeholder order.
     pub fn values(&self) -> &[Value] {
         &self.values
     }
 
-    /// The number of bound values.
+    /// Returns the number of bound values.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
-    /// Whether no value is bound.
+    /// Returns whether no value is bound.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

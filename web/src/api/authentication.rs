@@ -96,6 +96,9 @@ fn string_field(fields: &Map<String, Value>, name: &str, trim: bool, errors: &mu
             let value = if trim { text.trim().to_string() } else { text.clone() };
             if value.is_empty() {
                 "This field may not be blank."
+            } else if value.contains('\0') {
+                // The reference's CharField rejects NUL, and PostgreSQL cannot store it in text.
+                "Null characters are not allowed."
             } else {
                 return Some(value);
             }

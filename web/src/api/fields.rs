@@ -48,11 +48,20 @@ pub struct Form<'a> {
     data: &'a Map<String, Value>,
     mode: Mode,
     errors: Map<String, Value>,
+    json_body: bool,
 }
 
 impl<'a> Form<'a> {
     pub fn new(data: &'a Map<String, Value>, mode: Mode) -> Self {
-        Form { data, mode, errors: Map::new() }
+        Form { data, mode, errors: Map::new(), json_body: false }
+    }
+
+    /// Records whether the body was JSON. In JSON a list field must be an array, as in the
+    /// reference. A form body carries one text value per entry, so [`Form::primary_keys`] accepts
+    /// a text value as a one-item list unless the body was JSON (the default assumes a form).
+    pub fn json_body(mut self, is_json: bool) -> Self {
+        self.json_body = is_json;
+        self
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -206,7 +215,7 @@ impl<'a> Form<'a> {
         let items: Vec<&Value> = match value {
             Value::Array(items) => items.iter().collect(),
             // A form field carries a single value.
-            Value::String(_) => vec![value],
+            Value::String(_) if !self.json_body => vec![value],
             Value::Null => {
                 self.error(name, "This field may not be null.");
                 return None;
@@ -322,6 +331,17 @@ mod tests {
                 "missing": ["This field is required."],
             })
         );
+    }
+
+    #[test]
+    fn json_lists_must_be_arrays() {
+        let data = json!({"ids": "7"});
+        let map = data.as_object().unwrap();
+        assert_eq!(Form::new(map, Mode::Full).primary_keys("ids"), Some(vec![7]));
+        let mut form = Form::new(map, Mode::Full).json_body(true);
+        assert_eq!(form.primary_keys("ids"), None);
+        let Err(ApiError::Validation(errors)) = form.finish() else { panic!("expected errors") };
+        assert_eq!(Value::Object(errors), json!({"ids": ["Expected a list of items but got type \"str\"."]}));
     }
 
     #[test]

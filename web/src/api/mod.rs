@@ -4,7 +4,9 @@ pub mod allocations;
 pub mod authentication;
 pub mod listing;
 pub mod loaders;
+pub mod logs;
 pub mod fields;
+pub mod health;
 pub mod research;
 pub mod root;
 pub mod users;
@@ -18,7 +20,7 @@ pub const DETAIL: &[Method] = &[Method::GET, Method::PUT, Method::PATCH, Method:
 pub const READ: &[Method] = &[Method::GET];
 
 /// Routes of every area, matched in order.
-pub static AREAS: &[&[Route]] = &[ROUTES, allocations::ROUTES, allocations::children::ROUTES, research::ROUTES];
+pub static AREAS: &[&[Route]] = &[ROUTES, allocations::ROUTES, allocations::children::ROUTES, research::ROUTES, logs::ROUTES];
 
 /// Sign-in, version, configuration and the users area.
 pub static ROUTES: &[Route] = &[
@@ -130,5 +132,33 @@ pub static ROUTES: &[Route] = &[
         access: Access::Authenticated,
         permission: allow_all,
         handler: users::memberships::role_choices,
+    },
+
+    Route {
+        path: "/health/",
+        name: "Health",
+        description: "Answer 200 when every health check passes, else 500, with an empty body.",
+        methods: READ,
+        access: Access::Public,
+        permission: allow_all,
+        handler: health::summary,
+    },
+    Route {
+        path: "/health/json/",
+        name: "Health Json",
+        description: "Return the outcome of every health check as JSON.",
+        methods: READ,
+        access: Access::Public,
+        permission: allow_all,
+        handler: health::json,
+    },
+    Route {
+        path: "/health/prom/",
+        name: "Health Prom",
+        description: "Return the outcome of every health check in the Prometheus text format.",
+        methods: READ,
+        access: Access::Public,
+        permission: allow_all,
+        handler: health::prometheus,
     },
 ];

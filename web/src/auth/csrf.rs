@@ -41,8 +41,10 @@ pub fn check_csrf(request: &Request, trusted_origins: &[String], form_token: Opt
 
     let (token, source) = match form_token.filter(|token| !token.is_empty()) {
         Some(token) => (token.to_string(), "POST"),
+        // Header bytes are read as Latin-1, as the reference (WSGI) does, so each byte is one
+        // character and a non-ASCII byte fails the alphabet check, not the length check.
         None => match request.headers.get("x-csrftoken") {
-            Some(value) => (String::from_utf8_lossy(value.as_bytes()).into_owned(), HEADER_SOURCE),
+            Some(value) => (value.as_bytes().iter().map(|&byte| char::from(byte)).collect(), HEADER_SOURCE),
             None => return Err("CSRF token missing.".to_string()),
         },
     };
@@ -54,9 +56,11 @@ pub fn check_csrf(request: &Request, trusted_origins: &[String], form_token: Opt
     }
 }
 
-/// Validates a token's format and returns its secret, unmasking a 64-character token.
+/// Validates a token's format and returns its secret, unmasking a 64-character token. Length
+/// counts characters, not bytes, as the reference does.
 fn secret_of(token: &str) -> Result<String, &'static str> {
-    if token.len() != SECRET_LENGTH && token.len() != MASKED_LENGTH {
+    let length = token.chars().count();
+    if length != SECRET_LENGTH && length != MASKED_LENGTH {
         return Err("has incorrect length");
     }
     if !token.bytes().all(|byte| ALPHABET.contains(&byte)) {
@@ -103,5 +107,7 @@ mod tests {
     fn malformed_tokens_have_reasons() {
         assert_eq!(secret_of("short"), Err("has incorrect length"));
         assert_eq!(secret_of(&"!".repeat(32)), Err("has invalid characters"));
+        assert_eq!(secret_of(&"\u{e9}".repeat(16)), Err("has incorrect length"));
+        assert_eq!(secret_of(&"\u{e9}".repeat(32)), Err("has invalid characters"));
     }
 }

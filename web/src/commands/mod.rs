@@ -5,6 +5,7 @@ mod check;
 mod quickstart;
 mod seed;
 mod serve;
+mod task;
 mod users;
 
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Createsuperuser { username, email, no_input } => users::create_superuser(settings, username, email, no_input).await,
             Command::Createtoken { user } => users::create_token(settings, &user).await,
             Command::Check => check::check(settings).await,
+            Command::Task { command } => task::task(settings, command).await,
         }
     });
     match result {
@@ -62,7 +64,9 @@ fn init_tracing(settings: &Settings, command: &Command) {
         _ => settings.logging.app_level.directive(),
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn,hyper=warn,warp=warn")));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Colour codes only on a terminal: redirected logs (files, journald) stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }
 
 /// Opens the configured database.

@@ -2,6 +2,12 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
+use anyhow::Context;
+use keystone_actors::jobs::{Catalog, JobContext};
+use keystone_actors::slurm::SlurmClient;
+use keystone_cluster::{Coordinator, LocalCoordinator, RedisCoordinator};
 use keystone_config::Settings;
 
 use crate::commands::open_database;
@@ -16,9 +22,44 @@ pub async fn serve(settings: Settings, bind: SocketAddr) -> anyhow::Result<()> {
 pub async fn run_server(settings: Settings, db: keystone_storage::Database, bind: SocketAddr) -> anyhow::Result<()> {
     let secret_key = resolve_secret_key(&settings)?;
     tracing::info!(backend = ?db.backend(), "starting Keystone {}", crate::state::VERSION);
-    let state = AppState::new(settings, db.clone(), secret_key);
+    let settings = Arc::new(settings);
+    let coordinator = coordinator(&settings).await?;
+    let catalog = Catalog::new(settings.jobs.test_tasks);
+    let node_id = format!("node-{}-{}", bind.port(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let jobs = JobContext {
+        node_id: node_id.clone(),
+        db: db.clone(),
+        coordinator: coordinator.clone(),
+        settings: settings.clone(),
+        catalog: catalog.clone(),
+        slurm: SlurmClient::default(),
+    };
+    let node = keystone_actors::Node::start(db.clone(), jobs).await.map_err(|error| anyhow::anyhow!("failed to start the actor system: {error}"))?;
+    tracing::info!(node = %node_id, cluster = settings.cluster_enable, "node started");
+    crate::metrics::install();
+    let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
+    crate::metrics::spawn_exporter(bind.ip(), &settings.files.metrics_ports, db.clone(), background_stopped.clone());
+    if !settings.cluster_enable {
+        crate::control::spawn(crate::control::socket_path(&settings.data_dir), coordinator.clone(), db.clone(), catalog, background_stopped);
+    }
+    let state = AppState::new(Settings::clone(&settings), db.clone(), secret_key, node.health.clone(), coordinator);
     let result = crate::server::serve(state, bind).await;
+    let _ = stop_background.send(true);
+    // The tree stops after the last request, so the request log holds every record to write.
+    node.stop().await;
     db.close().await;
     tracing::info!("Keystone stopped");
     result
+}
+
+/// Redis in a cluster, in-process coordination on a single node.
+async fn coordinator(settings: &Settings) -> anyhow::Result<Arc<dyn Coordinator>> {
+    if settings.cluster_enable {
+        let coordinator = RedisCoordinator::connect(&settings.redis)
+            .await
+            .with_context(|| format!("CLUSTER_ENABLE=true needs Redis, which failed at {}:{}", settings.redis.host, settings.redis.port))?;
+        Ok(Arc::new(coordinator))
+    } else {
+        Ok(Arc::new(LocalCoordinator::new()))
+    }
 }

@@ -99,14 +99,21 @@ impl Request {
         }
     }
 
-    /// Value of a cookie sent by the client.
+    /// Returns the value of a cookie sent by the client. As in the reference (Django), the header is
+    /// decoded as UTF-8 with invalid bytes replaced, so a foreign cookie with non-ASCII bytes
+    /// does not hide the others, and the last of several same-named cookies wins.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.headers.get_all("cookie").iter().filter_map(|value| value.to_str().ok()).find_map(|header| {
-            header.split(';').find_map(|pair| {
-                let (key, value) = pair.trim().split_once('=')?;
-                (key.trim() == name).then(|| value.trim().trim_matches('"').to_string())
-            })
-        })
+        let mut found = None;
+        for header in self.headers.get_all("cookie") {
+            for pair in String::from_utf8_lossy(header.as_bytes()).split(';') {
+                if let Some((key, value)) = pair.trim().split_once('=') {
+                    if key.trim() == name {
+                        found = Some(value.trim().trim_matches('"').to_string());
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// The query string as decoded pairs, in order.

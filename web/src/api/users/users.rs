@@ -164,7 +164,8 @@ async fn read_input(
     existing: Option<i64>,
 ) -> Result<UserInput, ApiError> {
     let db = &context.state.db;
-    let mut form = Form::new(data, mode);
+    let is_json = context.request.media_type().as_deref() == Some("application/json");
+    let mut form = Form::new(data, mode).json_body(is_json);
     let mut changes = UserChanges::default();
 
     let username = form.required_text("username", TextRules::required(150));

@@ -1,0 +1,3 @@
+//! Background tasks that the job system runs.
+
+pub mod update_limits;
