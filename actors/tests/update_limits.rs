@@ -1,8 +1,8 @@
 //! The Slurm limit task against fake `sacctmgr` and `sshare` scripts (in `tests/fake_slurm/`)
 //! on SQLite and PostgreSQL, and, when one is running, against a real single-node Slurm.
 //!
-//! The fakes answer from files in a temporary folder and log every call's argv there, so each
-//! test checks the exact command lines, including the limit written in minutes.
+//! The fakes print output from files in a temporary folder and log every call's argv there, so
+//! each test checks the exact command lines, including the limit written in minutes.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Executor;
 use tempfile::TempDir;
 
-/// The day every test runs on; allocation dates are offsets from it.
+/// Returns the day every test runs on. Allocation dates are offsets from it.
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 6, 15).unwrap()
 }
@@ -34,7 +34,7 @@ fn day(offset: i64) -> NaiveDate {
 // ---------------------------------------------------------------------------------------------
 // Fake Slurm tools
 
-/// A folder of answers for the fake tools, and a client that runs them.
+/// A folder of canned output for the fake tools, and a client that runs them.
 struct FakeSlurm {
     dir: TempDir,
     client: SlurmClient,
@@ -73,12 +73,12 @@ impl FakeSlurm {
         self.write(&format!("{name}.exit"), &status.to_string());
     }
 
-    /// Makes the call named `name` sleep for `seconds` instead of answering.
+    /// Makes the call named `name` sleep for `seconds` and print nothing.
     fn hang(&self, name: &str, seconds: u32) {
         self.write(&format!("{name}.sleep"), &seconds.to_string());
     }
 
-    /// Every call so far, as argv with the program name first.
+    /// Reads every call so far, as argv with the program name first.
     fn calls(&self) -> Vec<Vec<String>> {
         match std::fs::read_to_string(self.dir.path().join("calls.log")) {
             Ok(log) => log.lines().map(|line| line.split('\t').map(str::to_string).collect()).collect(),
@@ -131,8 +131,8 @@ fn usage_output(cluster: &str, hours: i64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Databases
 
-/// Opens a migrated SQLite database in a temporary folder; the folder lives as long as the
-/// returned guard.
+/// Opens a migrated SQLite database in a temporary folder, which lives as long as the returned
+/// guard.
 async fn sqlite_database() -> (Database, TempDir) {
     let dir = tempfile::tempdir().expect("failed to create a folder for the SQLite database");
     let db = Database::connect_sqlite(&dir.path().join("keystone.db")).await.expect("failed to open the SQLite database");
@@ -164,7 +164,11 @@ where
     });
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("failed to create the test database");
 
-    let pool = PgPoolOptions::new().max_connections(4).connect_with(postgres_options(&name)).await.expect("failed to connect to the test database");
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(postgres_options(&name))
+        .await
+        .expect("failed to connect to the test database");
     let db = Database::Postgres(pool);
     db.migrate().await.expect("failed to migrate the PostgreSQL test database");
 
@@ -217,7 +221,7 @@ struct Allocation {
     elsewhere: bool,
 }
 
-/// An allocation of an approved request on the cluster under test.
+/// Builds an allocation of an approved request on the cluster under test.
 const fn approved(awarded: i64, final_amount: Option<i64>, active: i64, expire: i64) -> Allocation {
     Allocation { awarded: Some(awarded), final_amount, active: Some(active), expire: Some(expire), status: "AP", elsewhere: false }
 }
@@ -275,7 +279,14 @@ struct Scenario {
 
 /// Sets up the team `slug` on a new cluster `cluster` with `allocations`, and fake tools that
 /// list the accounts `root` and `slug` and print the given limit and usage.
-async fn scenario(db: &Database, slug: &str, team_active: bool, allocations: &[Allocation], limit_hours: i64, usage_hours: i64) -> Scenario {
+async fn scenario(
+    db: &Database,
+    slug: &str,
+    team_active: bool,
+    allocations: &[Allocation],
+    limit_hours: i64,
+    usage_hours: i64,
+) -> Scenario {
     let cluster = format!("cluster-{slug}");
     let user_id = insert_user(db, &format!("user-{slug}")).await;
     let team_id = insert_team(db, slug, team_active).await;
@@ -311,8 +322,22 @@ struct Example {
 }
 
 fn examples() -> Vec<Example> {
-    let example = |name, team_active, allocations: Vec<Allocation>, limit_hours, usage_hours, expected_limit_hours, expected_finals: Vec<Option<i64>>| {
-        Example { name, team_active, allocations, limit_hours, usage_hours, expected_limit_hours, expected_finals }
+    // Arguments: name, whether the team is active, allocations, Slurm limit and usage, the
+    // expected limit and the expected final amounts, in the order of the allocations.
+    let example = |name,
+                   team_active,
+                   allocations: Vec<Allocation>,
+                   limit_hours,
+                   usage_hours,
+                   expected_limit_hours,
+                   expected_finals: Vec<Option<i64>>| Example {
+        name,
+        team_active,
+        allocations,
+        limit_hours,
+        usage_hours,
+        expected_limit_hours,
+        expected_finals,
     };
     vec![
         example("no allocations", true, vec![], 0, 0, 0, vec![]),
@@ -717,7 +742,14 @@ async fn parent_lists_enabled_clusters() {
 #[tokio::test]
 async fn client_rounds_minutes_down_to_hours() {
     let slurm = FakeSlurm::new();
-    let cases = [("billing=60000", 1000), ("cpu=100,billing=60000", 1000), ("billing=60000,gres/gpu=5", 0), ("", 0), ("cpu=10", 0), ("billing=59", 0)];
+    let cases = [
+        ("billing=60000", 1000),
+        ("cpu=100,billing=60000", 1000),
+        ("billing=60000,gres/gpu=5", 0),
+        ("", 0),
+        ("cpu=10", 0),
+        ("billing=59", 0),
+    ];
     for (stdout, hours) in cases {
         slurm.answer("limit.team-a", stdout);
         assert_eq!(slurm.client.limit_hours("team-a", "c1").await.unwrap(), hours, "limit output {stdout:?}");
@@ -788,7 +820,9 @@ async fn real_slurm_sets_limit() {
     let first = update_limits_for_cluster(&db, &client, &cluster, today()).await;
     let second = update_limits_for_cluster(&db, &client, &cluster, today()).await;
     let limit = client.limit_hours(&account, &cluster).await;
-    let shown = run_sacctmgr(&slurm_conf, &["show", "-nP", "association", "where", &format!("account={account}"), &format!("cluster={cluster}"), "format=GrpTRESMins"]);
+    let account_condition = format!("account={account}");
+    let cluster_condition = format!("cluster={cluster}");
+    let shown = run_sacctmgr(&slurm_conf, &["show", "-nP", "association", "where", &account_condition, &cluster_condition, "format=GrpTRESMins"]);
     // Deleting with `cluster=` would remove only the association and leave the account.
     let removed = run_sacctmgr(&slurm_conf, &["-i", "delete", "account", &format!("name={account}")]);
 

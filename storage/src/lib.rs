@@ -18,6 +18,7 @@ pub mod records;
 pub mod research;
 pub mod resources;
 pub mod schedule;
+pub mod seed;
 mod sessions;
 pub mod teams;
 mod users;

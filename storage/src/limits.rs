@@ -28,7 +28,7 @@ pub enum AllocationSet {
 }
 
 impl AllocationSet {
-    /// The SQL condition that selects this set, on top of the team, cluster and status
+    /// Returns the SQL condition that selects this set, on top of the team, cluster and status
     /// conditions. `$3` is today, bound only for sets other than `Approved`.
     fn condition(self) -> &'static str {
         match self {
@@ -52,7 +52,7 @@ impl AllocationSet {
 const FINAL_AMOUNTS_PER_STATEMENT: usize = 500;
 
 impl Database {
-    /// Names of the clusters with `enabled` set, ordered by name.
+    /// Lists the names of the clusters with `enabled` set, ordered by name.
     pub async fn enabled_cluster_names(&self) -> Result<Vec<String>, StorageError> {
         let names = on_backend!(self, pool => sqlx::query_scalar::<_, String>(
             "SELECT name FROM allocations_cluster WHERE enabled = TRUE ORDER BY name",
@@ -60,14 +60,15 @@ impl Database {
         Ok(names)
     }
 
-    /// The cluster named exactly `name`, enabled or not.
+    /// Fetches the cluster named exactly `name`, enabled or not.
     pub async fn cluster_by_name(&self, name: &str) -> Result<Option<Cluster>, StorageError> {
         let sql = format!("SELECT {CLUSTER_COLUMNS} FROM allocations_cluster WHERE name = $1");
         let cluster = on_backend!(self, pool => sqlx::query_as::<_, Cluster>(&sql).bind(name).fetch_optional(pool).await)?;
         Ok(cluster)
     }
 
-    /// Teams whose slug is one of `slugs`, ordered by slug. Slugs without a team are left out.
+    /// Fetches the teams whose slug is one of `slugs`, ordered by slug. Slugs without a team
+    /// are left out.
     pub async fn teams_by_slugs(&self, slugs: &[String]) -> Result<Vec<Team>, StorageError> {
         if slugs.is_empty() {
             return Ok(Vec::new());
@@ -86,7 +87,7 @@ impl Database {
         Ok(teams)
     }
 
-    /// The allocations of team `team_id` on cluster `cluster_id` that belong to `set` on the
+    /// Fetches the allocations of team `team_id` on cluster `cluster_id` that belong to `set` on the
     /// day `today`.
     pub async fn allocations_in_set(
         &self,
@@ -113,8 +114,8 @@ impl Database {
     }
 
     /// Sets the `final` amount of each listed allocation, given as (allocation id, final
-    /// amount) pairs, in one transaction. Writes no audit entries, as the reference task
-    /// writes these values with a bulk update that bypasses its audit log.
+    /// amount) pairs, in one transaction. Writes no audit entries, because the Python
+    /// Keystone server writes these values with a bulk update that bypasses its audit log.
     pub async fn write_final_amounts(&self, finals: &[(i64, i64)]) -> Result<(), StorageError> {
         if finals.is_empty() {
             return Ok(());

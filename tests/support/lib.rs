@@ -2,12 +2,14 @@
 //! fresh PostgreSQL database, talk to them over HTTP, and clean up afterwards.
 
 mod client;
+mod cluster;
 mod database;
 mod process;
 mod server;
 mod users_fixtures;
 
 pub use client::{mask_csrf_secret, raw_request, Client, RawResponse, Response, CSRF_ALPHABET};
+pub use cluster::{metric_total, wait_until, ClusterNode, PrivateRedis, RedisMode, TestCluster, TestClusterBuilder, SHARED_REDIS_PORT};
 pub use database::{Backend, TestDatabase};
 pub use process::{free_port, run_keystone, KeystoneProcess, COMMAND_TIMEOUT, START_TIMEOUT};
 pub use server::{keystone_binary, query_count, TestServer, TestServerBuilder, TEST_SECRET_KEY};

@@ -91,14 +91,21 @@ impl KeystoneProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Waits (at most [`START_TIMEOUT`]) until `GET /version/` returns 200; panics with the
-    /// log when the process exits first or the time runs out.
+    /// Waits (at most [`START_TIMEOUT`]) until `GET /version/` is answered without a server
+    /// error; panics with the log when the process exits first or the time runs out. A
+    /// redirect counts as ready, for servers started with `SECURE_SSL_REDIRECT`. The probe
+    /// comes from its own forwarded address, so it uses none of the client's throttle budget.
     pub async fn wait_until_ready(&mut self) {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client builds");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client builds");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Ok(response) = client.get(format!("{}/version/", self.base_url())).send().await {
-                if response.status().is_success() {
+            let probe = client.get(format!("{}/version/", self.base_url())).header("X-Forwarded-For", "192.0.2.1");
+            if let Ok(response) = probe.send().await {
+                if response.status().is_success() || response.status().is_redirection() {
                     return;
                 }
             }

@@ -137,3 +137,42 @@ fn promtool_accepts(text: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[tokio::test]
+async fn cluster_nodes_share_one_evaluation() {
+    let mail = tempfile::tempdir().unwrap();
+    let prefix = format!("kstest:{}:", uuid::Uuid::new_v4().simple());
+    let server = TestServer::builder(Backend::Postgres)
+        .env("CLUSTER_ENABLE", "true")
+        .env("REDIS_KEY_PREFIX", &prefix)
+        .env("EMAIL_DEBUG_DIR", &mail.path().display().to_string())
+        .start()
+        .await;
+    let peer = server.start_peer(&[]).await;
+    let bases = [server.base_url(), peer.base_url()];
+    let http = reqwest::Client::new();
+    let calls = (0..100).map(|index| {
+        let http = http.clone();
+        let url = format!("{}/health/json/", bases[index % 2]);
+        async move { http.get(url).send().await.map(|response| response.status()) }
+    });
+    let statuses = futures::future::join_all(calls).await;
+    assert!(statuses.iter().all(|status| matches!(status, Ok(StatusCode::OK))), "{statuses:?}");
+    let body = server.client().get("/health/json/").await.json();
+    let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|item| item["check"].as_str().unwrap()).collect();
+    assert_eq!(names, ["SMTP", "Database", "Storage", "Redis", "Celery"]);
+
+    let mut evaluations = 0u64;
+    for base in &bases {
+        let text = http.get(format!("{base}/metrics/")).send().await.unwrap().text().await.unwrap();
+        evaluations += text
+            .lines()
+            .find(|line| line.starts_with("keystone_health_evaluations_total"))
+            .and_then(|line| line.split_whitespace().last())
+            .and_then(|value| value.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    assert_eq!(evaluations, 1, "two nodes and 100 callers must run the checks once");
+    let script = format!("for k in $(redis-cli -h 127.0.0.1 --scan --pattern '{prefix}*'); do redis-cli -h 127.0.0.1 del \"$k\" >/dev/null; done");
+    let _ = Command::new("sh").arg("-c").arg(script).status();
+}

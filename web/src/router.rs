@@ -135,6 +135,8 @@ pub async fn dispatch(state: &AppState, request: &Request) -> Dispatched {
     let mut reply = if !host_allowed(request.header("host"), &settings.security.allowed_hosts) {
         tracing::warn!(host = request.header("host").unwrap_or(""), cid = %request.cid, "rejected a request for a host not in SECURE_ALLOWED_HOSTS");
         Reply::html(StatusCode::BAD_REQUEST, html_page("Bad Request (400)", ""))
+    } else if settings.security.ssl_redirect && !request.is_secure() {
+        https_redirect(request)
     } else if is_preflight(request) {
         logged = false;
         preflight_reply(request, &settings.security.allowed_origins)
@@ -146,7 +148,35 @@ pub async fn dispatch(state: &AppState, request: &Request) -> Dispatched {
     };
     apply_cors(request, &settings.security.allowed_origins, &mut reply);
     add_security_headers(&mut reply);
+    if request.is_secure() {
+        add_hsts(settings, &mut reply);
+    }
     Dispatched { reply, user_id, logged, route: route_template }
+}
+
+/// `SECURE_SSL_REDIRECT`: a permanent redirect to the same URL over HTTPS.
+fn https_redirect(request: &Request) -> Reply {
+    let mut reply = Reply::empty(StatusCode::MOVED_PERMANENTLY);
+    let host = request.header("host").unwrap_or("localhost");
+    let query = if request.query.is_empty() { String::new() } else { format!("?{}", request.query) };
+    reply.set_header("Location", &format!("https://{host}{}{query}", request.path));
+    reply
+}
+
+/// `Strict-Transport-Security` from the HSTS settings, on HTTPS responses only.
+fn add_hsts(settings: &keystone_config::Settings, reply: &mut Reply) {
+    let security = &settings.security;
+    if security.hsts_seconds == 0 {
+        return;
+    }
+    let mut value = format!("max-age={}", security.hsts_seconds);
+    if security.hsts_subdomains {
+        value.push_str("; includeSubDomains");
+    }
+    if security.hsts_preload {
+        value.push_str("; preload");
+    }
+    reply.set_header("Strict-Transport-Security", &value);
 }
 
 /// Route label of requests that match no route.

@@ -4,7 +4,8 @@
 //! A tick is enqueued at most once: it must be claimed in the coordinator under the current
 //! fencing epoch (so a deposed leader cannot enqueue) and recorded in the database (so a
 //! restart of every node does not enqueue it again). Only the latest due tick of each task is
-//! considered, so ticks missed while no node ran are caught up by one run, not many.
+//! considered, so ticks missed while no node ran are caught up by one run, not many. A task
+//! with no recorded tick at all (a new deployment) starts with its next tick.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -141,6 +142,13 @@ async fn enqueue_due_tick(state: &mut SchedulerState, spec: &TaskSpec, schedule:
         return Ok(());
     };
     let tick_unix = tick.timestamp();
+    if known.is_none() {
+        // A task that never ran has no missed tick: its schedule starts with the next one.
+        context.db.claim_schedule_tick(spec.name, tick_unix).await.map_err(|error| error.to_string())?;
+        state.last_ticks.insert(spec.name, tick_unix);
+        tracing::info!(task = spec.name, "schedule starts; the first run is at the next tick");
+        return Ok(());
+    }
     if !context.coordinator.mark_tick(spec.name, tick_unix, epoch).await.map_err(|error| error.to_string())? {
         state.last_ticks.insert(spec.name, tick_unix);
         return Ok(());

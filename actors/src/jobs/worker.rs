@@ -1,11 +1,16 @@
 //! A worker: claims jobs, runs each with its task's timeout, keeps the claim alive while it
 //! runs, records the outcome, and acknowledges or fails the job (retry with backoff, then dead
-//! letters). A panicking task takes the worker down; its supervisor restarts it, and the job
-//! returns to the queue when its claim expires.
+//! letters). A panicking task fails its job like an error does, then takes the worker down,
+//! and the supervisor restarts the worker. A job whose worker stops without failing it (the
+//! node crashed) returns to the queue when its claim expires.
 
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use keystone_cluster::{ClaimedJob, FailOutcome};
+use futures::FutureExt;
+
+use keystone_cluster::{ClaimedJob, CoordinationError, CoordinationResult, FailOutcome};
 use rand::Rng;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
@@ -18,6 +23,9 @@ use crate::jobs::JobContext;
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Wait after the queue could not be reached.
 const ERROR_POLL: Duration = Duration::from_secs(1);
+/// Longest time a worker retries acknowledging a finished job while the coordinator is
+/// unavailable. The retries hold up the worker, and so the node's shutdown, as long.
+const ACK_RETRY_LIMIT: Duration = Duration::from_secs(30);
 
 pub struct Worker;
 
@@ -101,22 +109,66 @@ async fn execute(context: &JobContext, job: ClaimedJob) {
     let clock = Instant::now();
     let outcome = {
         let _keep_alive = keep_claim_alive(context, &job);
-        tokio::time::timeout(spec.timeout, run_task(context, &spec, &payload, job.id.as_str())).await
+        let run = AssertUnwindSafe(run_task(context, &spec, &payload, job.id.as_str())).catch_unwind();
+        tokio::time::timeout(spec.timeout, run).await
     };
     metrics::histogram!("keystone_job_duration_seconds", "task" => spec.alias).record(clock.elapsed().as_secs_f64());
 
     match outcome {
-        Ok(Ok(result)) => {
-            if let Err(error) = context.coordinator.ack(&job.id, &job.claim_token, result.clone().into_bytes()).await {
-                tracing::error!(job_id = %job.id, %error, "failed to acknowledge a finished job");
-                return;
+        Ok(Ok(Ok(result))) => {
+            match acknowledge(context, &job, &result).await {
+                Ok(()) => {}
+                // The coordinator has no record of the job (Redis lost its data, as in a restart
+                // without persistence), so no worker can claim it again: this result is final.
+                Err(CoordinationError::NotFound) => {
+                    tracing::warn!(job_id = %job.id, task = spec.name, "the coordinator has no record of a finished job; recording its result anyway");
+                }
+                Err(error) => {
+                    tracing::error!(job_id = %job.id, %error, "failed to acknowledge a finished job");
+                    return;
+                }
             }
             records::write(&context.db, &base, "SUCCESS", Some(started), Some(result), None).await;
             metrics::counter!("keystone_jobs_succeeded_total", "task" => spec.alias).increment(1);
             tracing::info!(job_id = %job.id, task = spec.name, "job succeeded");
         }
-        Ok(Err(error)) => finish_failed(context, &job, &payload, error, Some(started)).await,
+        Ok(Ok(Err(error))) => finish_failed(context, &job, &payload, error, Some(started)).await,
+        Ok(Err(panic)) => {
+            let message = panic_message(panic.as_ref());
+            finish_failed(context, &job, &payload, format!("task panicked: {message}"), Some(started)).await;
+            // The panic goes on to fail the worker, so its supervisor counts and restarts it.
+            std::panic::resume_unwind(panic);
+        }
         Err(_) => finish_failed(context, &job, &payload, format!("timed out after {} s", spec.timeout.as_secs()), Some(started)).await,
+    }
+}
+
+/// Returns the text of a panic payload: the message of `panic!` with a string or a format.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        message
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message
+    } else {
+        "panic without a message"
+    }
+}
+
+/// Acknowledges a finished job, retrying while the coordinator is unavailable with delays that
+/// double from 0.5 s to 8 s, for at most [`ACK_RETRY_LIMIT`]. A job left unacknowledged runs
+/// again once its claim expires, unless Redis lost it.
+async fn acknowledge(context: &JobContext, job: &ClaimedJob, result: &str) -> CoordinationResult<()> {
+    let deadline = Instant::now() + ACK_RETRY_LIMIT;
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match context.coordinator.ack(&job.id, &job.claim_token, result.as_bytes().to_vec()).await {
+            Err(CoordinationError::Unavailable(error)) if Instant::now() + delay < deadline => {
+                tracing::warn!(job_id = %job.id, %error, retry_in_ms = delay.as_millis() as u64, "failed to acknowledge a finished job; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            outcome => return outcome,
+        }
     }
 }
 

@@ -18,7 +18,7 @@ pub enum SlurmError {
     #[error("`{command}` timed out after {timeout:?} and was killed")]
     TimedOut { command: String, timeout: Duration },
 
-    /// The tool exited with a non-zero status; `stderr` is its trimmed error output.
+    /// The tool exited with a non-zero status. `stderr` is its trimmed error output.
     #[error("`{command}` failed ({status}): {}", if stderr.is_empty() { "no error output" } else { stderr })]
     Failed { command: String, status: ExitStatus, stderr: String },
 

@@ -48,7 +48,7 @@ pub fn parse_usage_minutes(stdout: &str) -> u64 {
     0
 }
 
-/// Parses a non-empty run of ASCII digits; anything else, or a value past `u64::MAX`, is 0.
+/// Parses a non-empty run of ASCII digits. Anything else, or a value past `u64::MAX`, is 0.
 fn parse_digits(value: &str) -> u64 {
     if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
         return 0;

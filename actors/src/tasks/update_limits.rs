@@ -42,7 +42,7 @@ pub enum UpdateLimitsError {
     Slurm(#[from] SlurmError),
 }
 
-/// What one run of [`update_limits_for_cluster`] did, for logs and task results.
+/// The outcome of one run of [`update_limits_for_cluster`], for logs and task results.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterReport {
     pub cluster: String,
@@ -52,14 +52,14 @@ pub struct ClusterReport {
     pub accounts: Vec<AccountReport>,
 }
 
-/// What was done for one Slurm account.
+/// One Slurm account and its outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountReport {
     pub account: String,
     pub outcome: AccountOutcome,
 }
 
-/// The result for one Slurm account.
+/// The outcome for one Slurm account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountOutcome {
     /// The limit was set to `limit_hours`, after writing the listed `final` amounts.
@@ -69,11 +69,11 @@ pub enum AccountOutcome {
     Locked { limit_hours: i64 },
     /// The account was left alone.
     Skipped { reason: SkipReason },
-    /// Updating the account failed with this error; other accounts went on.
+    /// Updating the account failed with this error. The other accounts were still updated.
     Failed { error: String },
 }
 
-/// Why an account was left alone.
+/// The reason an account was left alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SkipReason {
     /// The `root` account, which belongs to no team.
@@ -135,7 +135,8 @@ pub async fn update_limits(db: &Database) -> Result<Vec<String>, UpdateLimitsErr
 ///
 /// A missing cluster is logged and reported, not an error, and an enabled flag turned off since
 /// the parent ran is not checked again. An account that fails is logged and reported, and the
-/// others go on. Errors are the database failing and the account listing failing.
+/// others go on. The task fails only when looking up the cluster or its teams fails, or when
+/// listing the cluster's accounts fails.
 pub async fn update_limits_for_cluster(
     db: &Database,
     slurm: &SlurmClient,
@@ -143,7 +144,7 @@ pub async fn update_limits_for_cluster(
     today: NaiveDate,
 ) -> Result<ClusterReport, UpdateLimitsError> {
     let Some(record) = db.cluster_by_name(cluster).await? else {
-        tracing::error!(cluster, "cluster does not exist; no Slurm limits updated");
+        tracing::error!(cluster, "cluster not found, so no Slurm limits were updated");
         return Ok(ClusterReport { cluster: cluster.to_string(), found: false, accounts: Vec::new() });
     };
 
@@ -159,12 +160,17 @@ pub async fn update_limits_for_cluster(
             match update_account(db, slurm, &record, team, today).await {
                 Ok(outcome) => outcome,
                 Err(error) => {
-                    tracing::error!(account = %account, cluster = %record.name, error = %error, "failed to update the Slurm limit of an account");
+                    tracing::error!(
+                        account = %account,
+                        cluster = %record.name,
+                        error = %error,
+                        "failed to update the Slurm limit of an account"
+                    );
                     AccountOutcome::Failed { error: error.to_string() }
                 }
             }
         } else {
-            tracing::warn!(account = %account, cluster = %record.name, "no team has this Slurm account as its slug; account skipped");
+            tracing::warn!(account = %account, cluster = %record.name, "Slurm account skipped because no team has it as its slug");
             AccountOutcome::Skipped { reason: SkipReason::NoTeam }
         };
         reports.push(AccountReport { account, outcome });
@@ -198,7 +204,7 @@ async fn update_account(
             current_limit,
             active_sus,
             expiring_sus,
-            "Slurm limit is below the active and expiring awards; counting no earlier usage"
+            "Slurm limit is below the active and expiring awards, so no earlier usage is counted"
         );
         historical = 0;
     }
@@ -211,14 +217,14 @@ async fn update_account(
             cluster = cluster_name,
             total_usage,
             historical,
-            "Slurm usage is below the usage of settled allocations; taking the settled usage as current"
+            "Slurm usage is below the usage of settled allocations, so the settled usage is taken as current"
         );
         current_usage = historical;
     }
 
     if !team.is_active {
         slurm.set_limit_hours(account, cluster_name, current_usage).await?;
-        tracing::debug!(account, cluster = cluster_name, limit_hours = current_usage, "team is inactive; Slurm limit set to its usage");
+        tracing::debug!(account, cluster = cluster_name, limit_hours = current_usage, "team is inactive, so its Slurm limit was set to its usage");
         return Ok(AccountOutcome::Locked { limit_hours: current_usage });
     }
 

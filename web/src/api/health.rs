@@ -77,8 +77,8 @@ mod tests {
 
     fn sample() -> Vec<CheckResult> {
         vec![
-            CheckResult { name: "SMTP", healthy: false, error: Some("Unavailable: Connection refused error".into()), time_taken: 0.5 },
-            CheckResult { name: "Database", healthy: true, error: None, time_taken: 0.0125 },
+            CheckResult { name: "SMTP".into(), healthy: false, error: Some("Unavailable: Connection refused error".into()), time_taken: 0.5 },
+            CheckResult { name: "Database".into(), healthy: true, error: None, time_taken: 0.0125 },
         ]
     }
 

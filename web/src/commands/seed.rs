@@ -1,56 +1,50 @@
-//! Demo data for `keystone quickstart --seed`: users and teams with memberships.
+//! Demo data for `keystone quickstart --seed`, at the scale of a mid-size center: about 900
+//! users, 200 teams, 4 clusters, 1,200 requests in every status with their allocations,
+//! reviews and comments, 1,200 grants and 1,200 publications.
 
-use keystone_storage::audit::AuditContext;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
 use keystone_storage::password::hash_password;
-use keystone_storage::{Database, NewUser};
-use rand::seq::SliceRandom;
-use rand::Rng;
+use keystone_storage::seed::{generate, SeedScale};
+use keystone_storage::Database;
 
-const TEAMS: usize = 20;
-const MEMBERS_PER_TEAM: std::ops::RangeInclusive<usize> = 3..=5;
 /// Every demo user signs in with this password.
 const DEMO_PASSWORD: &str = "password";
 
-const FIRST_NAMES: [&str; 12] = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Barbara", "Dennis", "Frances", "Ken", "Radia", "John", "Margaret"];
-const LAST_NAMES: [&str; 12] = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Liskov", "Ritchie", "Allen", "Thompson", "Perlman", "Backus", "Hamilton"];
-const DEPARTMENTS: [&str; 5] = ["Physics", "Chemistry", "Biology", "Computer Science", "Earth Sciences"];
-
-/// Creates demo teams, each with an owner and a few members, unless teams already exist.
+/// Seeds demo data unless teams already exist.
 pub async fn seed(db: &Database) -> anyhow::Result<()> {
     let existing = db.team_count().await?;
     if existing > 0 {
         tracing::info!(teams = existing, "teams already exist; skipping demo data");
         return Ok(());
     }
+    let started = Instant::now();
     // One hash for every demo user keeps seeding fast; each row still holds a valid hash.
     let encoded = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD)).await?;
-    let context = AuditContext::default();
-    let mut user_number = 0usize;
-    for team_number in 1..=TEAMS {
-        let team = db.create_team(&format!("Team {team_number}"), true, None, &context).await?;
-        let size = rand::thread_rng().gen_range(MEMBERS_PER_TEAM);
-        for position in 0..size {
-            user_number += 1;
-            let user = db.create_user(&demo_user(user_number, &encoded), &context).await?;
-            let role = if position == 0 { "OW" } else { *["AD", "MB", "MB"].choose(&mut rand::thread_rng()).unwrap_or(&"MB") };
-            db.create_membership(user.id, team.id, role, &context).await?;
-        }
-    }
-    tracing::info!(teams = TEAMS, users = user_number, "created demo data; demo users sign in with the password 'password'");
-    Ok(())
-}
+    let bases = db.seed_id_bases().await?;
+    let data = generate(&SeedScale::default(), &encoded, &bases, keystone_storage::now());
+    let total: usize = data.counts().values().sum();
 
-fn demo_user(number: usize, encoded: &str) -> NewUser {
-    let mut rng = rand::thread_rng();
-    let username = format!("user{number}");
-    NewUser {
-        email: Some(format!("{username}@example.com")),
-        username,
-        password: encoded.to_string(),
-        first_name: FIRST_NAMES.choose(&mut rng).map(|name| name.to_string()),
-        last_name: LAST_NAMES.choose(&mut rng).map(|name| name.to_string()),
-        department: DEPARTMENTS.choose(&mut rng).map(|name| name.to_string()),
-        is_active: true,
-        ..NewUser::default()
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("seeding {bar:40} {pos}/{len} rows {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let counts = db
+        .insert_seed(&data, |table, rows| {
+            bar.set_message(table);
+            bar.inc(rows as u64);
+        })
+        .await?;
+    bar.finish_with_message("done");
+
+    for (table, rows) in &counts {
+        tracing::info!(table, rows, "seeded");
     }
+    tracing::info!(
+        rows = total,
+        seconds = started.elapsed().as_secs_f64(),
+        "created demo data; demo users (user<N>, staff<N>) sign in with the password 'password'"
+    );
+    Ok(())
 }

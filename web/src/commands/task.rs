@@ -1,6 +1,7 @@
 //! `keystone task list|run|status`.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,10 +23,11 @@ pub async fn task(settings: Settings, command: TaskCommand) -> anyhow::Result<()
         }
         TaskCommand::Run { name, args, wait, timeout } => {
             let args = parse_args(&args)?;
-            let job_id = run(&settings, &catalog, &name, args).await?;
+            let target = Target::open(&settings).await?;
+            let job_id = run(&settings, &target, &catalog, &name, args).await?;
             println!("{job_id}");
             if wait {
-                let status = wait_for(&settings, &job_id, Duration::from_secs(timeout)).await?;
+                let status = wait_for(&target, &job_id, Duration::from_secs(timeout)).await?;
                 print_status(&status);
                 if status.state != "succeeded" {
                     bail!("job {job_id} failed: {}", status.last_error.unwrap_or_default());
@@ -34,7 +36,8 @@ pub async fn task(settings: Settings, command: TaskCommand) -> anyhow::Result<()
             Ok(())
         }
         TaskCommand::Status { job_id } => {
-            let status = status(&settings, &job_id).await?.with_context(|| format!("no job {job_id}"))?;
+            let target = Target::open(&settings).await?;
+            let status = status(&target, &job_id).await?.with_context(|| format!("no job {job_id}"))?;
             print_status(&status);
             Ok(())
         }
@@ -60,20 +63,35 @@ fn parse_args(raw: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(args)
 }
 
-async fn redis(settings: &Settings) -> anyhow::Result<Arc<dyn Coordinator>> {
-    let coordinator = RedisCoordinator::connect(&settings.redis).await.context("failed to reach Redis")?;
-    Ok(Arc::new(coordinator))
+/// Where the command sends its requests: Redis in a cluster, else the control socket of the
+/// node that serves this data directory. Opened once, so `--wait` polls on one Redis pool.
+enum Target {
+    Cluster(Arc<dyn Coordinator>),
+    Node(PathBuf),
 }
 
-async fn run(settings: &Settings, catalog: &Catalog, name: &str, args: BTreeMap<String, String>) -> anyhow::Result<String> {
-    if settings.cluster_enable {
-        let coordinator = redis(settings).await?;
-        let db = open_database(settings).await?;
-        let job_id = enqueue_now(coordinator.as_ref(), &db, catalog, name, args).await.map_err(anyhow::Error::msg)?;
-        db.close().await;
-        return Ok(job_id.to_string());
+impl Target {
+    async fn open(settings: &Settings) -> anyhow::Result<Target> {
+        if settings.cluster_enable {
+            let coordinator = RedisCoordinator::connect(&settings.redis).await.context("failed to reach Redis")?;
+            Ok(Target::Cluster(Arc::new(coordinator)))
+        } else {
+            Ok(Target::Node(control::socket_path(&settings.data_dir)))
+        }
     }
-    let response = control::send(&control::socket_path(&settings.data_dir), &ControlRequest::Run { task: name.to_string(), args }).await?;
+}
+
+async fn run(settings: &Settings, target: &Target, catalog: &Catalog, name: &str, args: BTreeMap<String, String>) -> anyhow::Result<String> {
+    let socket = match target {
+        Target::Cluster(coordinator) => {
+            let db = open_database(settings).await?;
+            let job_id = enqueue_now(coordinator.as_ref(), &db, catalog, name, args).await.map_err(anyhow::Error::msg);
+            db.close().await;
+            return Ok(job_id?.to_string());
+        }
+        Target::Node(socket) => socket,
+    };
+    let response = control::send(socket, &ControlRequest::Run { task: name.to_string(), args }).await?;
     match (response.job_id, response.error) {
         (_, Some(error)) => bail!(error),
         (Some(job_id), None) => Ok(job_id),
@@ -81,12 +99,12 @@ async fn run(settings: &Settings, catalog: &Catalog, name: &str, args: BTreeMap<
     }
 }
 
-async fn status(settings: &Settings, job_id: &str) -> anyhow::Result<Option<JobStatus>> {
-    if settings.cluster_enable {
-        let coordinator = redis(settings).await?;
-        return job_status(coordinator.as_ref(), job_id).await.map_err(anyhow::Error::msg);
-    }
-    let response = control::send(&control::socket_path(&settings.data_dir), &ControlRequest::Status { job_id: job_id.to_string() }).await?;
+async fn status(target: &Target, job_id: &str) -> anyhow::Result<Option<JobStatus>> {
+    let socket = match target {
+        Target::Cluster(coordinator) => return job_status(coordinator.as_ref(), job_id).await.map_err(anyhow::Error::msg),
+        Target::Node(socket) => socket,
+    };
+    let response = control::send(socket, &ControlRequest::Status { job_id: job_id.to_string() }).await?;
     match (response.status, response.error) {
         (Some(status), _) => Ok(Some(status)),
         (None, Some(error)) if error.starts_with("no job") => Ok(None),
@@ -96,10 +114,10 @@ async fn status(settings: &Settings, job_id: &str) -> anyhow::Result<Option<JobS
 }
 
 /// Polls the job until it succeeds or is dead, at most `timeout`.
-async fn wait_for(settings: &Settings, job_id: &str, timeout: Duration) -> anyhow::Result<JobStatus> {
+async fn wait_for(target: &Target, job_id: &str, timeout: Duration) -> anyhow::Result<JobStatus> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(status) = status(settings, job_id).await? {
+        if let Some(status) = status(target, job_id).await? {
             if status.is_final() {
                 return Ok(status);
             }

@@ -11,9 +11,9 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One check's outcome.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CheckResult {
-    pub name: &'static str,
+    pub name: String,
     pub healthy: bool,
     pub error: Option<String>,
     pub time_taken: f64,
@@ -41,7 +41,7 @@ pub async fn run_all(state: &AppState) -> Vec<CheckResult> {
 async fn timed(name: &'static str, check: impl std::future::Future<Output = Result<(), String>>) -> CheckResult {
     let started = Instant::now();
     let outcome = check.await;
-    CheckResult { name, healthy: outcome.is_ok(), error: outcome.err(), time_taken: started.elapsed().as_secs_f64() }
+    CheckResult { name: name.to_string(), healthy: outcome.is_ok(), error: outcome.err(), time_taken: started.elapsed().as_secs_f64() }
 }
 
 /// Opens an SMTP session and reads the greeting, or checks the debug folder is writable.

@@ -132,12 +132,15 @@ impl Request {
         self.remote.map(|address| address.ip().to_string())
     }
 
+    /// Whether the client used HTTPS. Keystone itself serves plain HTTP, so this is true only
+    /// behind a TLS-terminating proxy that sends `X-Forwarded-Proto: https`.
+    pub fn is_secure(&self) -> bool {
+        self.header("x-forwarded-proto").is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+    }
+
     /// Scheme and host of this request, as `http://host[:port]`.
     pub fn own_origin(&self) -> String {
-        let scheme = match self.header("x-forwarded-proto") {
-            Some("https") => "https",
-            _ => "http",
-        };
+        let scheme = if self.is_secure() { "https" } else { "http" };
         format!("{scheme}://{}", self.header("host").unwrap_or("localhost"))
     }
 }

@@ -140,8 +140,14 @@ async fn destroy(context: &Context<'_>, team: Team) -> Result<Reply, ApiError> {
     if !may_manage(context, &team).await? {
         return Err(ApiError::PermissionDenied);
     }
+    // The cascade removes the team's attachment rows; their files go once the delete commits.
+    let files = context.state.db.attachment_files_of_team(team.id).await?;
     context.state.db.delete_team(&team, &context.audit()).await?;
-    tracing::info!(team_id = team.id, cid = %context.request.cid, "deleted a team");
+    let store = keystone_storage::attachments::FileStore::new(&context.state.settings().files.upload_dir);
+    for file in &files {
+        store.remove(file);
+    }
+    tracing::info!(team_id = team.id, attachments = files.len(), cid = %context.request.cid, "deleted a team");
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
