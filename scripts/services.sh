@@ -31,6 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
+# openapi-spec-validator checks the generated OpenAPI document.
+if ! python3 -c "import openapi_spec_validator" >/dev/null 2>&1; then
+    echo "installing openapi-spec-validator"
+    python3 -m pip install -q openapi-spec-validator >/dev/null 2>&1 || echo "warning: failed to install openapi-spec-validator; the OpenAPI test will use its built-in checks only" >&2
+fi
+
 if ! command -v pg_isready >/dev/null || ! command -v redis-cli >/dev/null; then
     echo "error: the PostgreSQL and Redis client tools (pg_isready, redis-cli) are not installed" >&2
     exit 1

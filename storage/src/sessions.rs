@@ -13,7 +13,7 @@ use crate::{on_backend, Database, StorageError};
 /// Who an API token belongs to.
 #[derive(Clone, Debug)]
 pub enum TokenOwner {
-    Active(User),
+    Active(Box<User>),
     Inactive,
     Unknown,
 }
@@ -82,7 +82,7 @@ impl Database {
         let sql = format!("SELECT {columns} FROM authtoken_token t JOIN users_user u ON u.id = t.user_id WHERE t.key = $1");
         let user = on_backend!(self, pool => sqlx::query_as::<_, User>(&sql).bind(key).fetch_optional(pool).await)?;
         Ok(match user {
-            Some(user) if user.is_active => TokenOwner::Active(user),
+            Some(user) if user.is_active => TokenOwner::Active(Box::new(user)),
             Some(_) => TokenOwner::Inactive,
             None => TokenOwner::Unknown,
         })

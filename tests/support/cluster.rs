@@ -23,7 +23,7 @@ pub const SHARED_REDIS_PORT: u16 = 6379;
 /// Interval between two probes of [`wait_until`].
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Time limit for a private Redis server to answer `PING` after start.
+/// Time limit for a private Redis server to respond to `PING` after start.
 const REDIS_START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Polls `probe` every 100 ms until it returns `Some`, for at most `timeout`. Returns `None`
@@ -103,7 +103,7 @@ impl TestClusterBuilder {
     }
 
     /// Creates and migrates the database, starts Redis when private, then starts the nodes and
-    /// waits (at most [`START_TIMEOUT`] each) until every node answers `/version/`.
+    /// waits (at most [`START_TIMEOUT`] each) until every node responds to `/version/`.
     pub async fn start(self) -> TestCluster {
         let data_dir = tempfile::tempdir().expect("failed to create a data directory");
         let database = TestDatabase::create(Backend::Postgres, data_dir.path()).await;
@@ -162,7 +162,7 @@ async fn open_database(env: &[(String, String)]) -> Database {
 }
 
 /// Nodes on one database and one Redis key prefix. Dropping it kills every node (SIGKILL),
-/// deletes the Redis keys or the private Redis server, and drops the database.
+/// deletes the keys from the shared Redis or kills the private one, and drops the database.
 pub struct TestCluster {
     pub nodes: Vec<ClusterNode>,
     redis: Option<PrivateRedis>,
@@ -183,7 +183,7 @@ impl TestCluster {
         &self.env
     }
 
-    /// The shared database, for set-up and assertions.
+    /// Returns the shared database, for set-up and assertions.
     pub fn storage(&self) -> &Database {
         &self.db
     }
@@ -191,14 +191,6 @@ impl TestCluster {
     /// Returns the private Redis server; panics for a cluster on the shared one.
     pub fn private_redis(&mut self) -> &mut PrivateRedis {
         self.redis.as_mut().expect("the cluster was started with a private Redis")
-    }
-
-    /// Starts one more node with the cluster's settings and waits until it answers.
-    pub async fn add_node(&mut self) -> usize {
-        let mut node = ClusterNode::spawn(&self.env, self.data_dir.path());
-        node.wait_until_ready().await;
-        self.nodes.push(node);
-        self.nodes.len() - 1
     }
 
     /// Runs `keystone ARGS` with the cluster's settings on a blocking thread and waits for it
@@ -285,7 +277,7 @@ impl TestCluster {
         sum
     }
 
-    /// Every node's log, each under a header line, for assertion messages.
+    /// Returns every node's log, each under a header line, for assertion messages.
     pub fn logs(&self) -> String {
         let mut text = String::new();
         for node in &self.nodes {
@@ -294,7 +286,7 @@ impl TestCluster {
         text
     }
 
-    /// Lines of every node's log that contain all of `needles`.
+    /// Returns the lines of every node's log that contain all of `needles`.
     pub fn log_lines(&self, needles: &[&str]) -> Vec<String> {
         let mut lines = Vec::new();
         for node in &self.nodes {
@@ -428,8 +420,8 @@ impl ClusterNode {
         assert!(status.is_ok_and(|status| status.success()), "failed to send SIG{signal} to {pid}");
     }
 
-    /// Reads one metric from `/metrics/`, summed over its label sets; `None` when the node does
-    /// not answer within 5 s or has no sample of the metric.
+    /// Reads one metric from `/metrics/`, summed over its label sets. Returns `None` when the
+    /// node does not respond within 5 s or has no sample of the metric.
     pub async fn metric(&self, name: &str) -> Option<f64> {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client builds");
         let response = client.get(format!("{}/metrics/", self.base_url())).send().await.ok()?;
@@ -442,7 +434,7 @@ impl ClusterNode {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// Lines of the node's log that contain all of `needles`.
+    /// Returns the lines of the node's log that contain all of `needles`.
     pub fn log_lines(&self, needles: &[&str]) -> Vec<String> {
         self.log().lines().filter(|line| needles.iter().all(|needle| line.contains(needle))).map(str::to_string).collect()
     }
@@ -518,7 +510,7 @@ impl PrivateRedis {
         }
     }
 
-    /// Starts the server again on the same port and folder, and waits until it answers.
+    /// Starts the server again on the same port and folder, and waits until it responds.
     /// Another process may take the port while the server is down; tests accept that race.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "redis-server on port {} is still running", self.port);

@@ -1,6 +1,7 @@
-//! The job system with real processes: `keystone serve` nodes on one PostgreSQL database and
-//! Redis, killed with SIGKILL, paused with SIGSTOP and cut off by a Redis restart; a single
-//! node on SQLite reached through its control socket; and the start-up checks of cluster mode.
+//! The job system with real processes. Tests start clusters of `keystone serve` nodes on one
+//! PostgreSQL database and Redis, then kill nodes with SIGKILL, pause them with SIGSTOP and
+//! restart Redis under them. A single node on SQLite is reached through its control socket,
+//! and cluster mode checks its settings at start-up.
 //!
 //! Nodes run with a 3 s claim visibility and a 3 s leader lease. The tests that start clusters
 //! run one at a time, so their timing bounds do not depend on how many run in parallel.
@@ -95,9 +96,9 @@ fn enqueued_ticks(cluster: &TestCluster) -> Vec<EnqueuedTick> {
 /// Checks that no schedule tick of `clear_log_records` became more than one job, and returns
 /// the number of ticks recorded.
 ///
-/// Three views must agree: the enqueue lines of every node (one job id per tick), the task
-/// records (each job writes one before its enqueue line, so records number at least the
-/// logged jobs and at most the recorded ticks), and the tick table.
+/// Three views must agree: the enqueue lines of every node, the task records and the tick
+/// table. Each tick has one job id in the enqueue lines. A leader writes the task record before
+/// the enqueue line, so the records number at least the logged jobs and at most the ticks.
 async fn assert_ticks_enqueued_once(cluster: &TestCluster) -> i64 {
     let mut jobs_per_tick: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for enqueued in enqueued_ticks(cluster) {
@@ -166,8 +167,8 @@ async fn killed_node_job_completes_elsewhere() {
     assert!(stdout(&status).contains("attempts: 2/3"), "{}", stdout(&status));
 }
 
-/// A worker paused with SIGSTOP loses its claim; when it resumes after another node finished
-/// the job, its late acknowledgement is rejected and it records nothing.
+/// A worker paused with SIGSTOP loses its claim to another node, which finishes the job. When
+/// the paused worker resumes, its late acknowledgement is rejected and it records nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paused_worker_cannot_record_reclaimed_job() {
     let _serial = CLUSTER_TESTS.lock().await;
@@ -277,7 +278,7 @@ async fn paused_leader_steps_down_on_resume() {
 
     cluster.nodes[old_leader].signal("STOP");
     let paused_at = Instant::now();
-    // The paused node cannot answer /metrics/, so read only the other one.
+    // The paused node cannot respond to /metrics/, so read only the other one.
     let took_over = wait_until(Duration::from_secs(15), || async {
         (cluster.nodes[other].metric("keystone_scheduler_leader").await == Some(1.0)).then_some(())
     })
@@ -309,8 +310,8 @@ async fn paused_leader_steps_down_on_resume() {
     assert_ticks_enqueued_once(&cluster).await;
 }
 
-/// A task that panics takes its worker down: the supervisor restarts the worker, the job's
-/// claim expires and the job is retried, then dead-lettered after its 2 attempts.
+/// A task that panics fails its job and takes its worker down: the supervisor restarts the
+/// worker, and the job is retried, then dead-lettered after its 2 attempts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn panicking_task_is_retried_then_dead_lettered() {
     let _serial = CLUSTER_TESTS.lock().await;
@@ -324,12 +325,15 @@ async fn panicking_task_is_retried_then_dead_lettered() {
     assert!(status.status.success(), "keystone task status failed: {}", stderr(&status));
     assert!(stdout(&status).contains("state:    dead"), "{}", stdout(&status));
     assert!(stdout(&status).contains("attempts: 2/2"), "{}", stdout(&status));
+    assert!(stdout(&status).contains("error:    task panicked: test task panicked on purpose"), "{}", stdout(&status));
 
+    // The worker fails the job before it goes down, so no attempt waits for its claim to expire.
     let job = format!("job_id={job_id}");
     assert_eq!(cluster.log_lines(&["job started", &job, "attempt=1"]).len(), 1, "logs: {}", cluster.logs());
     assert_eq!(cluster.log_lines(&["job started", &job, "attempt=2"]).len(), 1, "logs: {}", cluster.logs());
-    assert_eq!(cluster.log_lines(&["returned a job of a stopped worker to the queue", &job]).len(), 1);
-    assert_eq!(cluster.log_lines(&["moved it to the dead letters", &job]).len(), 1);
+    assert_eq!(cluster.log_lines(&["job failed; retrying", &job]).len(), 1, "logs: {}", cluster.logs());
+    assert_eq!(cluster.log_lines(&["job failed for good; moved to the dead letters", &job]).len(), 1);
+    assert!(cluster.log_lines(&["returned a job of a stopped worker to the queue", &job]).is_empty());
 
     // One worker restart per panic, and no other actor restarted or was given up on.
     assert_eq!(cluster.log_lines(&["restarting actor after backoff", "actor=worker-"]).len(), 2, "logs: {}", cluster.logs());
@@ -340,9 +344,12 @@ async fn panicking_task_is_retried_then_dead_lettered() {
     assert_eq!(cluster.metric_sum("keystone_actor_restarts_total").await, 2.0);
     assert_eq!(cluster.metric_sum("keystone_jobs_dead_lettered_total").await, 1.0);
 
-    let sql = format!("SELECT traceback FROM django_celery_results_taskresult WHERE task_id = '{job_id}'");
-    let traceback = text_rows(cluster.storage(), &sql).await.remove(0).remove(0).unwrap_or_default();
-    assert!(!traceback.is_empty(), "the FAILURE record carries the last error");
+    let sql = format!("SELECT traceback, worker FROM django_celery_results_taskresult WHERE task_id = '{job_id}'");
+    let mut record = text_rows(cluster.storage(), &sql).await.remove(0);
+    let worker = record.pop().flatten().unwrap_or_default();
+    let traceback = record.pop().flatten().unwrap_or_default();
+    assert_eq!(traceback, "task panicked: test task panicked on purpose", "the FAILURE record carries the panic message");
+    assert!(cluster.node_of_worker(&worker).is_some(), "the FAILURE record names the node of the last attempt, not {worker:?}");
 
     // The restarted workers still take jobs.
     let follow_up = cluster.enqueue("test_sleep", &["seconds=0"]).await;
@@ -379,9 +386,9 @@ async fn run_across_redis_restart(durable: bool) {
     cluster.private_redis().kill();
     let outage_started = chrono::Utc::now().timestamp();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let refused = cluster.command(&["task", "run", "test_sleep"]).await;
-    assert!(!refused.status.success(), "keystone task run succeeded without Redis");
-    assert!(stderr(&refused).contains("failed to reach Redis"), "{}", stderr(&refused));
+    let run_without_redis = cluster.command(&["task", "run", "test_sleep"]).await;
+    assert!(!run_without_redis.status.success(), "keystone task run succeeded without Redis");
+    assert!(stderr(&run_without_redis).contains("failed to reach Redis"), "{}", stderr(&run_without_redis));
     for node in &mut cluster.nodes {
         assert!(node.is_running(), "the node on port {} exited without Redis; log: {}", node.port, node.log());
         let version = reqwest::get(format!("{}/version/", node.base_url())).await.expect("version request");
@@ -402,8 +409,8 @@ async fn run_across_redis_restart(durable: bool) {
         let (status, _) = cluster.task_record(job_id).await.expect("the record survives");
         assert_eq!(status, "SUCCESS", "job {job_id}");
     }
-    // A worker retries the acknowledgement until Redis is back. A durable Redis still holds
-    // the job, which is acknowledged or, once its claim expired, run again; a Redis without
+    // A worker retries the acknowledgement until Redis is back. A durable Redis still contains
+    // the job, which is then acknowledged or, once its claim expired, run again. A Redis without
     // persistence lost it, so the worker records the result of its run as final.
     for job_id in &in_flight {
         let done = cluster.wait_for_status(job_id, "SUCCESS", Duration::from_secs(30)).await;
@@ -431,7 +438,6 @@ async fn run_across_redis_restart(durable: bool) {
     .await;
     assert!(resumed.is_some(), "the schedule did not resume after the restart; logs: {}", cluster.logs());
     assert_ticks_enqueued_once(&cluster).await;
-    eprintln!("TEMPLOG {}", cluster.nodes[0].log());
     let live = cluster.nodes[0].metric("keystone_cluster_live_nodes").await;
     assert_eq!(live, Some(3.0), "every node sends heartbeats again");
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod http;
 pub mod json;
 pub mod metrics;
+pub mod openapi;
 pub mod router;
 pub mod server;
 pub mod state;

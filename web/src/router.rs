@@ -236,7 +236,7 @@ async fn serve(
     id: Option<String>,
     user_id: &mut Option<i64>,
 ) -> Result<Reply, ApiError> {
-    negotiate(request)?;
+    negotiate(request, route)?;
     let identity = authenticate(state, request).await?;
     *user_id = identity.user.as_ref().map(|user| user.id);
     enforce_csrf(state, request, &identity).await?;
@@ -253,8 +253,10 @@ async fn serve(
     (route.handler)(&context).await
 }
 
-/// Content negotiation: only JSON is rendered, and `?format=` may only be `json`.
-fn negotiate(request: &Request) -> Result<(), ApiError> {
+/// Content negotiation: routes render JSON, except the OpenAPI routes, which render their own
+/// media types. `?format=` may only be `json`.
+fn negotiate(request: &Request, route: &Route) -> Result<(), ApiError> {
+    let rendered = crate::openapi::rendered_media_types(route.path).unwrap_or(&["application/json"]);
     for (key, value) in request.query_pairs() {
         if key == "format" && value != "json" {
             return Err(ApiError::NotFoundPlain);
@@ -265,7 +267,7 @@ fn negotiate(request: &Request) -> Result<(), ApiError> {
     };
     let acceptable = accept.split(',').any(|range| {
         let media = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        matches!(media.as_str(), "" | "*/*" | "application/*" | "application/json")
+        matches!(media.as_str(), "" | "*/*" | "application/*") || rendered.contains(&media.as_str())
     });
     if acceptable {
         Ok(())

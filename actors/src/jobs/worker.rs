@@ -9,7 +9,6 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-
 use keystone_cluster::{ClaimedJob, CoordinationError, CoordinationResult, FailOutcome};
 use rand::Rng;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -23,7 +22,7 @@ use crate::jobs::JobContext;
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Wait after the queue could not be reached.
 const ERROR_POLL: Duration = Duration::from_secs(1);
-/// Longest time a worker retries acknowledging a finished job while the coordinator is
+/// Maximum time a worker retries acknowledging a finished job while the coordinator is
 /// unavailable. The retries hold up the worker, and so the node's shutdown, as long.
 const ACK_RETRY_LIMIT: Duration = Duration::from_secs(30);
 
@@ -119,7 +118,7 @@ async fn execute(context: &JobContext, job: ClaimedJob) {
             match acknowledge(context, &job, &result).await {
                 Ok(()) => {}
                 // The coordinator has no record of the job (Redis lost its data, as in a restart
-                // without persistence), so no worker can claim it again: this result is final.
+                // without persistence), so no worker can claim it again and this result is final.
                 Err(CoordinationError::NotFound) => {
                     tracing::warn!(job_id = %job.id, task = spec.name, "the coordinator has no record of a finished job; recording its result anyway");
                 }

@@ -210,7 +210,7 @@ pub fn generate(scale: &SeedScale, password_hash: &str, id_bases: &BTreeMap<&'st
                 Text(format!("Advancing {topic} at scale")),
                 Text(AGENCIES.choose(&mut rng).unwrap_or(&"NSF").to_string()),
                 OptionalText(FIRST_NAMES.choose(&mut rng).map(|name| format!("Dr. {name}"))),
-                Int(rng.gen_range(1_000_00..100_000_000)),
+                Int(rng.gen_range(100_000..100_000_000)),
                 OptionalText(Some(format!("GRANT-{grant_number:05}"))),
                 Date(start),
                 OptionalDate(Some(end)),

@@ -152,8 +152,8 @@ impl<'a> Form<'a> {
         let parsed = match value {
             Value::Bool(flag) => Some(*flag),
             Value::Number(number) => match number.as_f64() {
-                Some(n) if n == 1.0 => Some(true),
-                Some(n) if n == 0.0 => Some(false),
+                Some(1.0) => Some(true),
+                Some(0.0) => Some(false),
                 _ => None,
             },
             Value::String(text) => match text.as_str() {

@@ -20,7 +20,7 @@ pub const DETAIL: &[Method] = &[Method::GET, Method::PUT, Method::PATCH, Method:
 pub const READ: &[Method] = &[Method::GET];
 
 /// Routes of every area, matched in order.
-pub static AREAS: &[&[Route]] = &[ROUTES, allocations::ROUTES, allocations::children::ROUTES, research::ROUTES, logs::ROUTES];
+pub static AREAS: &[&[Route]] = &[ROUTES, allocations::ROUTES, allocations::children::ROUTES, research::ROUTES, logs::ROUTES, crate::openapi::ROUTES];
 
 /// Sign-in, version, configuration and the users area.
 pub static ROUTES: &[Route] = &[

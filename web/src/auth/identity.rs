@@ -78,7 +78,7 @@ async fn token_user(state: &AppState, request: &Request) -> Result<Option<User>,
         ));
     };
     match state.db.token_owner(key).await? {
-        TokenOwner::Active(user) => Ok(Some(user)),
+        TokenOwner::Active(user) => Ok(Some(*user)),
         TokenOwner::Inactive => Err(ApiError::AuthenticationFailed("User inactive or deleted.".into())),
         TokenOwner::Unknown => Err(ApiError::AuthenticationFailed("Invalid token.".into())),
     }

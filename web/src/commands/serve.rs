@@ -57,7 +57,10 @@ async fn coordinator(settings: &Settings) -> anyhow::Result<Arc<dyn Coordinator>
     if settings.cluster_enable {
         let coordinator = RedisCoordinator::connect(&settings.redis)
             .await
-            .with_context(|| format!("CLUSTER_ENABLE=true needs Redis, which failed at {}:{}", settings.redis.host, settings.redis.port))?;
+            .with_context(|| {
+                let (host, port) = (&settings.redis.host, settings.redis.port);
+                format!("failed to reach Redis at {host}:{port}, which CLUSTER_ENABLE=true requires; start Redis there or set REDIS_HOST and REDIS_PORT")
+            })?;
         Ok(Arc::new(coordinator))
     } else {
         Ok(Arc::new(LocalCoordinator::new()))

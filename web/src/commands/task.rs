@@ -63,7 +63,7 @@ fn parse_args(raw: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(args)
 }
 
-/// Where the command sends its requests: Redis in a cluster, else the control socket of the
+/// Destination of the command's requests: Redis in a cluster, else the control socket of the
 /// node that serves this data directory. Opened once, so `--wait` polls on one Redis pool.
 enum Target {
     Cluster(Arc<dyn Coordinator>),

@@ -1,4 +1,4 @@
-//! What the document says about each route beyond the router's own fields: its tag, the list
+//! The parts of the document about each route beyond the router's own fields: its tag, the list
 //! description behind its query parameters, and the schemas of its bodies.
 //!
 //! The tags are the reference server's, because client generators group operations by tag.
@@ -58,22 +58,22 @@ const NOTHING: RouteSchemas = RouteSchemas {
     upload: false,
 };
 
-/// A paginated list of `output` records that `POST` adds to with a `create` body.
+/// Describes a paginated list of `output` records that `POST` adds to with a `create` body.
 const fn collection(path: &'static str, tag: &'static str, list: &'static Resource, output: &'static str, create: &'static str) -> RouteSchemas {
     RouteSchemas { path, tag, list: Some(list), output: Content::Schema(output), create: Some(create), ..NOTHING }
 }
 
-/// A paginated, read-only list of `output` records.
+/// Describes a paginated, read-only list of `output` records.
 const fn read_only_list(path: &'static str, tag: &'static str, list: &'static Resource, output: &'static str) -> RouteSchemas {
     RouteSchemas { path, tag, list: Some(list), output: Content::Schema(output), ..NOTHING }
 }
 
-/// One `output` record that `PUT` and `PATCH` change with an `update` body.
+/// Describes one `output` record that `PUT` and `PATCH` change with an `update` body.
 const fn instance(path: &'static str, tag: &'static str, output: &'static str, update: &'static str) -> RouteSchemas {
     RouteSchemas { path, tag, output: Content::Schema(output), update: Some(update), ..NOTHING }
 }
 
-/// A read-only JSON object described by the component schema `output`.
+/// Describes a read-only JSON object with the component schema `output`.
 const fn read_only_object(path: &'static str, tag: &'static str, output: &'static str) -> RouteSchemas {
     RouteSchemas { path, tag, output: Content::Schema(output), ..NOTHING }
 }

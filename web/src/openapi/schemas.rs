@@ -2,9 +2,9 @@
 //! render (`crate::json` and the modules under `crate::api`) and the fields their forms read.
 //!
 //! Record schemas list their properties in the order the API renders them. Request schemas
-//! (`…Request`) list the fields a create or full update reads, with those a create requires;
-//! `Patched…Request` is the same schema with nothing required, for `PATCH`. The paginated list
-//! envelopes are built from the route table by [`paginated`].
+//! (`…Request`) list the fields that a create or a full update reads, and mark those a create
+//! requires. `Patched…Request` is the same schema with nothing required, for `PATCH`. The
+//! paginated list envelopes are built from the route table by [`paginated`].
 
 use keystone_storage::allocations::records::{ACCESS_MODES, REQUEST_STATUSES, REVIEW_STATUSES};
 use keystone_storage::allocations::resources::{ACCESS_MODE_CODES, REQUEST_STATUS_CODES, REVIEW_STATUS_CODES};
@@ -84,12 +84,12 @@ pub const COMPONENTS: &[Component] = &[
     ("HealthCheckResults", health_check_results),
 ];
 
-/// The name of the paginated envelope of `item` records, such as `PaginatedTeamList`.
+/// Returns the name of the paginated envelope of `item` records, such as `PaginatedTeamList`.
 pub fn paginated_name(item: &str) -> String {
     format!("Paginated{item}List")
 }
 
-/// The envelope of one page of a list: `{count, next, previous, results}`.
+/// Describes the envelope of one page of a list: `{count, next, previous, results}`.
 pub fn paginated(item: &str) -> Value {
     record(&[
         ("count", described(integer(), "Number of records that match the query, over all pages.")),
@@ -103,7 +103,7 @@ fn id() -> Value {
     read_only(integer())
 }
 
-/// The audit entries of a record, newest first.
+/// Describes the audit entries of a record, newest first.
 fn history() -> Value {
     nested_list("AuditLogSummary")
 }
@@ -153,7 +153,7 @@ fn audit_action() -> Value {
     read_only(one_of(&names))
 }
 
-/// Changed fields as `{field: [old, new]}` with the values as text, or null.
+/// Describes changed fields as `{field: [old, new]}` with the values as text, or null.
 fn audit_changes() -> Value {
     described(nullable(json!({"type": "object", "additionalProperties": {"type": "array", "items": string()}})), "Changed fields as `{field: [old, new]}`, values as text.")
 }
@@ -179,7 +179,7 @@ fn login_request() -> Value {
     )
 }
 
-/// A user as every reader sees it; the password hash is never rendered.
+/// Describes a user as every reader sees it. The password hash is never rendered.
 fn restricted_user() -> Value {
     record(&[
         ("id", id()),
@@ -204,12 +204,12 @@ fn restricted_user() -> Value {
     ])
 }
 
-/// One of a user's memberships, with its team.
+/// Describes one of a user's memberships, with its team.
 fn team_role() -> Value {
     record(&[("id", id()), ("team", integer()), ("role", one_of(ROLE_CODES)), ("_team", nested("TeamSummary"))])
 }
 
-/// Staff-only fields of a user body; non-staff bodies may carry them, but they are ignored.
+/// The note on staff-only fields of a user body, which non-staff bodies may carry but do not set.
 const STAFF_ONLY: &str = "Set by staff only: non-staff values are ignored.";
 
 fn privileged_user_request() -> Value {
@@ -259,12 +259,12 @@ fn team() -> Value {
     record(&team_properties(text(255)))
 }
 
-/// A team as updates return it; `name` cannot change after creation.
+/// Describes a team as updates return it, where `name` cannot change after creation.
 fn team_update() -> Value {
     record(&team_properties(read_only(text(255))))
 }
 
-/// One of a team's memberships, with its user.
+/// Describes one of a team's memberships, with its user.
 fn user_role() -> Value {
     record(&[("id", id()), ("user", integer()), ("role", one_of(ROLE_CODES)), ("_user", nullable(nested("UserSummary")))])
 }
@@ -279,7 +279,7 @@ fn team_request() -> Value {
     )
 }
 
-/// The body of a team update: only `is_active` can change. A `PUT` without it sets `true`.
+/// Describes the body of a team update: only `is_active` can change. A `PUT` without it sets `true`.
 fn team_update_request() -> Value {
     object(&[("is_active", json!({"type": "boolean", "default": true}))], &[])
 }
@@ -575,7 +575,7 @@ fn comment() -> Value {
 fn comment_request() -> Value {
     object(
         &[
-            ("user", described(integer(), "Defaults to the caller.")),
+            ("user", described(integer(), "Defaults to the caller when a create or a full update leaves it out.")),
             ("content", required_text(2000)),
             ("private", described(json!({"type": "boolean", "default": false}), "Only staff may write private comments.")),
             ("request", integer()),
@@ -709,7 +709,7 @@ fn config() -> Value {
     ])
 }
 
-/// The body of `/health/json/`.
+/// Describes the body of `/health/json/`.
 fn health_check_results() -> Value {
     let check = record(&[
         ("check", string()),

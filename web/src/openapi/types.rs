@@ -10,7 +10,7 @@ pub fn integer() -> Value {
     json!({"type": "integer"})
 }
 
-/// An integer of at least 0, such as a service-unit count.
+/// Describes an integer of at least 0, such as a service-unit count.
 pub fn count() -> Value {
     json!({"type": "integer", "format": "int64", "minimum": 0})
 }
@@ -23,22 +23,22 @@ pub fn string() -> Value {
     json!({"type": "string"})
 }
 
-/// A string of at most `max_length` characters.
+/// Describes a string of at most `max_length` characters.
 pub fn text(max_length: u32) -> Value {
     json!({"type": "string", "maxLength": max_length})
 }
 
-/// A non-blank string of at most `max_length` characters, as request bodies require.
+/// Describes a non-blank string of at most `max_length` characters, as request bodies require.
 pub fn required_text(max_length: u32) -> Value {
     json!({"type": "string", "minLength": 1, "maxLength": max_length})
 }
 
-/// A calendar date, `YYYY-MM-DD`.
+/// Describes a calendar date, `YYYY-MM-DD`.
 pub fn date() -> Value {
     json!({"type": "string", "format": "date"})
 }
 
-/// An ISO 8601 timestamp in UTC, such as `2026-12-04T19:17:22.730269Z`.
+/// Describes an ISO 8601 timestamp in UTC, such as `2026-12-04T19:17:22.730269Z`.
 pub fn date_time() -> Value {
     json!({"type": "string", "format": "date-time"})
 }
@@ -47,39 +47,39 @@ pub fn email(max_length: u32) -> Value {
     json!({"type": "string", "format": "email", "maxLength": max_length})
 }
 
-/// A decimal rendered as a string with exactly two places, such as `"1000.00"`, with at most
+/// Describes a decimal rendered as a string with exactly two places, such as `"1000.00"`, with at most
 /// `digits` digits before the point.
 pub fn decimal(digits: u32) -> Value {
     json!({"type": "string", "format": "decimal", "pattern": format!("^-?\\d{{0,{digits}}}(?:\\.\\d{{0,2}})?$")})
 }
 
-/// An uploaded file, sent as a part of a `multipart/form-data` body.
+/// Describes an uploaded file, sent as a part of a `multipart/form-data` body.
 pub fn file() -> Value {
     json!({"type": "string", "format": "binary"})
 }
 
-/// A string restricted to `codes`.
+/// Describes a string restricted to `codes`.
 pub fn one_of(codes: &[&str]) -> Value {
     json!({"type": "string", "enum": codes})
 }
 
-/// A list of record ids.
+/// Describes a list of record ids.
 pub fn ids() -> Value {
     json!({"type": "array", "items": integer()})
 }
 
-/// A reference to the component schema `name`.
+/// Refers to the component schema `name`.
 pub fn reference(name: &str) -> Value {
     json!({"$ref": format!("{COMPONENT_PREFIX}{name}")})
 }
 
-/// A read-only nested record described by the component schema `name`. OpenAPI 3.0 ignores
+/// Describes a read-only nested record with the component schema `name`. OpenAPI 3.0 ignores
 /// siblings of `$ref`, so the reference is wrapped in `allOf`.
 pub fn nested(name: &str) -> Value {
     json!({"allOf": [reference(name)], "readOnly": true})
 }
 
-/// A read-only list of nested records described by the component schema `name`.
+/// Describes a read-only list of nested records with the component schema `name`.
 pub fn nested_list(name: &str) -> Value {
     json!({"type": "array", "items": reference(name), "readOnly": true})
 }
@@ -112,14 +112,14 @@ pub fn described(schema: Value, description: &str) -> Value {
     with(schema, "description", Value::String(description.to_string()))
 }
 
-/// An object schema whose properties are all present in every instance, as in the records
+/// Describes an object whose properties are all present in every instance, as in the records
 /// that responses carry.
 pub fn record(properties: &[(&str, Value)]) -> Value {
     let names: Vec<&str> = properties.iter().map(|(name, _)| *name).collect();
     object(properties, &names)
 }
 
-/// An object schema with the given properties, of which `required` must be present.
+/// Describes an object with the given properties, of which `required` must be present.
 pub fn object(properties: &[(&str, Value)], required: &[&str]) -> Value {
     let mut map = Map::new();
     for (name, schema) in properties {
@@ -132,7 +132,7 @@ pub fn object(properties: &[(&str, Value)], required: &[&str]) -> Value {
     schema
 }
 
-/// The partial-update form of a request schema: the same properties, none required.
+/// Derives the partial-update form of a request schema: the same properties, none required.
 pub fn partial(mut schema: Value) -> Value {
     if let Value::Object(object) = &mut schema {
         object.remove("required");
@@ -140,7 +140,7 @@ pub fn partial(mut schema: Value) -> Value {
     schema
 }
 
-/// A code → label object whose keys are `choices` and whose values are their labels.
+/// Describes a code → label object whose keys are `choices` and whose values are their labels.
 pub fn choices(choices: &[(&str, &str)]) -> Value {
     let properties: Vec<(&str, Value)> = choices.iter().map(|(code, label)| (*code, json!({"type": "string", "enum": [label]}))).collect();
     record(&properties)
