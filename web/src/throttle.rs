@@ -5,6 +5,8 @@
 //! requests are not counted). Anonymous requests count against both rates, keyed by client
 //! address; signed-in requests count against the user rate, keyed by user id.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use keystone_cluster::ThrottleDecision;
 
 use crate::auth::Identity;
@@ -12,8 +14,19 @@ use crate::error::ApiError;
 use crate::http::Request;
 use crate::state::AppState;
 
+/// Seconds after a coordinator failure during which throttling is skipped without asking it,
+/// so an outage does not add the coordinator's connection timeout to every request.
+const SKIP_AFTER_FAILURE_SECS: i64 = 5;
+
+/// Unix time of the last coordinator failure seen by this process.
+static LAST_FAILURE: AtomicI64 = AtomicI64::new(0);
+
 /// Counts the request, or rejects it with 429 and the seconds to wait.
 pub async fn check(state: &AppState, request: &Request, identity: &Identity) -> Result<(), ApiError> {
+    let now = chrono::Utc::now().timestamp();
+    if now - LAST_FAILURE.load(Ordering::Relaxed) < SKIP_AFTER_FAILURE_SECS {
+        return Ok(());
+    }
     let throttle = &state.settings().throttle;
     let mut buckets = Vec::with_capacity(2);
     match &identity.user {
@@ -36,7 +49,9 @@ pub async fn check(state: &AppState, request: &Request, identity: &Identity) -> 
             }
             Err(error) => {
                 // An unreachable coordinator must not take the API down with it.
-                tracing::warn!(%error, "throttling skipped because the coordinator failed");
+                LAST_FAILURE.store(now, Ordering::Relaxed);
+                tracing::warn!(%error, skip_seconds = SKIP_AFTER_FAILURE_SECS, "throttling skipped because the coordinator failed");
+                return Ok(());
             }
         }
     }

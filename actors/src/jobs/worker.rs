@@ -20,8 +20,10 @@ use crate::jobs::JobContext;
 
 /// Wait between polls of an empty queue.
 const IDLE_POLL: Duration = Duration::from_millis(250);
-/// Wait after the queue could not be reached.
+/// First wait after the queue could not be reached; it doubles with each failure in a row.
 const ERROR_POLL: Duration = Duration::from_secs(1);
+/// Longest wait between attempts while the queue stays unreachable.
+const MAX_ERROR_POLL: Duration = Duration::from_secs(30);
 /// Maximum time a worker retries acknowledging a finished job while the coordinator is
 /// unavailable. The retries hold up the worker, and so the node's shutdown, as long.
 const ACK_RETRY_LIMIT: Duration = Duration::from_secs(30);
@@ -32,18 +34,30 @@ pub enum WorkerMessage {
     Poll,
 }
 
+/// A worker's context and its count of claim failures in a row.
+pub struct WorkerState {
+    context: JobContext,
+    failures: u32,
+}
+
 impl Actor for Worker {
     type Msg = WorkerMessage;
-    type State = JobContext;
+    type State = WorkerState;
     type Arguments = JobContext;
 
     async fn pre_start(&self, myself: ActorRef<Self::Msg>, context: JobContext) -> Result<Self::State, ActorProcessingErr> {
         myself.send_message(WorkerMessage::Poll)?;
-        Ok(context)
+        Ok(WorkerState { context, failures: 0 })
     }
 
-    async fn handle(&self, myself: ActorRef<Self::Msg>, _message: Self::Msg, context: &mut Self::State) -> Result<(), ActorProcessingErr> {
-        match context.coordinator.claim(&context.node_id, context.settings.jobs.visibility).await {
+    async fn handle(&self, myself: ActorRef<Self::Msg>, _message: Self::Msg, state: &mut Self::State) -> Result<(), ActorProcessingErr> {
+        let context = &state.context;
+        let claimed = context.coordinator.claim(&context.node_id, context.settings.jobs.visibility).await;
+        if claimed.is_ok() && state.failures > 0 {
+            tracing::info!(node = %context.node_id, failures = state.failures, "job queue reachable again");
+            state.failures = 0;
+        }
+        match claimed {
             Ok(Some(job)) => {
                 metrics::counter!("keystone_jobs_claimed_total", "task" => job.task.clone()).increment(1);
                 execute(context, job).await;
@@ -53,8 +67,13 @@ impl Actor for Worker {
                 myself.send_after(IDLE_POLL, || WorkerMessage::Poll);
             }
             Err(error) => {
-                tracing::warn!(%error, node = %context.node_id, "failed to claim a job; retrying");
-                myself.send_after(ERROR_POLL, || WorkerMessage::Poll);
+                state.failures += 1;
+                let delay = ERROR_POLL.saturating_mul(2u32.saturating_pow(state.failures.min(10) - 1)).min(MAX_ERROR_POLL);
+                // The first failure and then every tenth are logged, so an outage does not flood the log.
+                if state.failures == 1 || state.failures % 10 == 0 {
+                    tracing::warn!(%error, node = %context.node_id, failures = state.failures, retry_in_ms = delay.as_millis() as u64, "failed to claim a job; retrying");
+                }
+                myself.send_after(delay, || WorkerMessage::Poll);
             }
         }
         Ok(())
