@@ -22,6 +22,8 @@
 #   BENCH_PROFILE      1 adds one profiled round per workload at the highest concurrency,
 #                      recorded with `perf record -a` (default 0)
 #   BENCH_OUT          output folder (default target/bench/<UTC time>)
+#   BENCH_BINARY       keystone binary to measure instead of building target/release/keystone,
+#                      for comparing two builds
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust authentication), its client tools
 # (psql, pgbench), curl and python3; installs wrk from Debian's packages when it is missing.
@@ -45,7 +47,7 @@ PG_PORT=5432
 PG_USER=postgres
 DATABASE=keystone_bench
 BASE_URL="http://127.0.0.1:$PORT"
-BINARY=target/release/keystone
+BINARY=${BENCH_BINARY:-target/release/keystone}
 HERE=scripts/bench
 GRANT_BODY='{"title": "Benchmark grant", "agency": "National Benchmark Foundation", "amount": "25000.00", "start_date": "2026-01-01", "team": 1}'
 
@@ -86,7 +88,7 @@ check_tools() {
 # --- the server ------------------------------------------------------------------------------
 
 # Starts `keystone ARGS... --bind` for BACKEND with the data folder DATA_DIR and extra
-# environment assignments, and waits until it answers.
+# environment assignments, and waits until it responds.
 start_server() {
     local backend=$1 data_dir=$2 log_file=$3
     shift 3
@@ -104,6 +106,7 @@ start_server() {
     else
         settings+=("DB_POSTGRES_ENABLE=false")
     fi
+
     local assignments=()
     while [ $# -gt 0 ] && [[ $1 == *=* ]]; do
         assignments+=("$1")
@@ -111,6 +114,7 @@ start_server() {
     done
     env -u RUST_LOG "${settings[@]}" "${assignments[@]}" "$BINARY" "$@" --bind "127.0.0.1:$PORT" >"$log_file" 2>&1 &
     SERVER_PID=$!
+
     local waited
     for waited in $(seq 1 240); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -123,7 +127,7 @@ start_server() {
         fi
         sleep 0.5
     done
-    fail "keystone $* did not answer on $BASE_URL within 120 s; its log is $log_file"
+    fail "keystone $* did not respond on $BASE_URL within 120 s; its log is $log_file"
 }
 
 # Stops the server with SIGTERM, which lets requests in flight finish, and SIGKILL after 30 s.
@@ -258,7 +262,7 @@ run_workload() {
     for connections in $CONCURRENCY; do
         log "$backend: workload $workload ($(workload_method "$workload") $(workload_path "$workload")) at concurrency $connections"
         run_wrk "$workload" "$connections" "$WARMUP_SECONDS" >/dev/null
-        # VmHWM then holds the peak resident memory of this workload alone.
+        # After this reset, VmHWM is the peak resident memory of this workload alone.
         echo 5 2>/dev/null >"/proc/$SERVER_PID/clear_refs" || log "failed to reset the server's VmHWM; peak memory covers earlier workloads too"
         for round in $(seq 1 "$ROUNDS"); do
             measured_round "$backend" "$workload" "$connections" wrk "$round"
@@ -291,7 +295,7 @@ postgres_log_file() {
     echo "$file"
 }
 
-# Answers one request of each database-backed workload with `log_statement = 'all'` on the
+# Sends one request of each database-backed workload with `log_statement = 'all'` on the
 # benchmark database, and turns each request's logged statements into a pgbench script.
 capture_statements() {
     local data_dir=$1
@@ -305,6 +309,7 @@ capture_statements() {
     psql_admin -d postgres -c "ALTER DATABASE $DATABASE SET log_statement = 'all'"
     start_server postgres "$data_dir" "$OUT/postgres-capture.log" KEYSTONE_DEBUG_QUERIES=true serve
     sign_in "$OUT/cookies.txt"
+
     local workload attempt
     for workload in c d e; do
         [[ " $WORKLOADS " == *" $workload "* ]] || continue
@@ -331,6 +336,7 @@ capture_statements() {
             [ "$attempt" -lt 3 ] || fail "could not capture the statements of workload $workload"
         done
     done
+
     stop_server
     psql_admin -d postgres -c "ALTER DATABASE $DATABASE RESET log_statement"
     STATEMENT_LOGGING=0
@@ -388,6 +394,7 @@ machine_description() {
     echo "MACHINE postgres=$(psql_admin -d postgres -Atc 'SHOW server_version')"
     echo "MACHINE wrk=$(wrk -v 2>&1 | head -n 1 | awk '{print $2}')"
     echo "MACHINE rustc=$(rustc --version)"
+    echo "MACHINE binary=$BINARY"
     echo "MACHINE keystone=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes')"
     echo "MACHINE settings=rounds $ROUNDS x $ROUND_SECONDS s after $WARMUP_SECONDS s of warm-up"
 }
@@ -400,8 +407,11 @@ main() {
     mkdir -p "$OUT"
     : >"$OUT/results.txt"
     log "writing results to $OUT"
-    log "building the release binary"
-    cargo build --release --bin keystone >&2
+    if [ -z "${BENCH_BINARY:-}" ]; then
+        log "building the release binary"
+        cargo build --release --bin keystone >&2
+    fi
+    [ -x "$BINARY" ] || fail "$BINARY is not an executable file"
     machine_description >>"$OUT/results.txt"
     local backend
     for backend in $BACKENDS; do

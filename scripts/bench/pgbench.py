@@ -2,7 +2,7 @@
 """Replays Keystone's SQL for one HTTP request with pgbench, to measure what PostgreSQL alone
 can do for that request ("database limit").
 
-capture: reads the part of the PostgreSQL server log written while Keystone answered one
+capture: reads the part of the PostgreSQL server log written while Keystone handled one
     request (with `log_statement = 'all'` set on the benchmark database), and writes a pgbench
     script with the same statements in the same order, plus a JSON file with the parameter
     values that Keystone bound. The request-log record, which Keystone writes in background

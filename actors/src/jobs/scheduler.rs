@@ -46,6 +46,8 @@ impl Actor for Scheduler {
 
     async fn pre_start(&self, myself: ActorRef<Self::Msg>, context: JobContext) -> Result<Self::State, ActorProcessingErr> {
         let schedules = schedules(&context)?;
+        // The first look happens at once, so a tick missed while no node ran is caught up at start.
+        myself.send_message(SchedulerMessage::Tick)?;
         myself.send_interval(TICK_INTERVAL, || SchedulerMessage::Tick);
         Ok(SchedulerState { context, lease: None, schedules, last_ticks: HashMap::new() })
     }
