@@ -31,9 +31,11 @@ impl Node {
     /// Starts the tree. Actor names are registered globally, so one process runs one node.
     pub async fn start(db: Database, jobs: JobContext) -> Result<Node, ractor::SpawnErr> {
         let health = Health::default();
-        let storage = supervisor_spec("storage", vec![ChildSpec::new(REQUEST_LOG_ACTOR, || RequestLogBatcher, move || db.clone())], &health);
+        let storage =
+            supervisor_spec("storage", vec![ChildSpec::new(REQUEST_LOG_ACTOR, || RequestLogBatcher, move || db.clone())], &health);
         let job_system = supervisor_spec("jobs", crate::jobs::children(jobs), &health);
-        let arguments = SupervisorArguments { children: vec![storage, job_system], policy: RestartPolicy::default(), health: health.clone() };
+        let arguments =
+            SupervisorArguments { children: vec![storage, job_system], policy: RestartPolicy::default(), health: health.clone() };
         let (root, handle) = Actor::spawn(Some("node".to_string()), Supervisor, arguments).await?;
         tracing::info!("supervision tree started");
         Ok(Node { root, handle, health })
@@ -51,5 +53,9 @@ impl Node {
 
 fn supervisor_spec(name: &str, children: Vec<ChildSpec>, health: &Health) -> ChildSpec {
     let health = health.clone();
-    ChildSpec::new(name, || Supervisor, move || SupervisorArguments { children: children.clone(), policy: RestartPolicy::default(), health: health.clone() })
+    ChildSpec::new(
+        name,
+        || Supervisor,
+        move || SupervisorArguments { children: children.clone(), policy: RestartPolicy::default(), health: health.clone() },
+    )
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use rand::Rng;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
+use rand::Rng;
 
 use crate::health::Health;
 
@@ -206,7 +206,8 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_bounded_jitter() {
-        let policy = RestartPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..Default::default() };
+        let policy =
+            RestartPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..Default::default() };
         for (attempt, base) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000)] {
             let delay = policy.backoff(attempt).as_millis() as u64;
             assert!(delay >= base && delay <= base * 5 / 4, "attempt {attempt}: {delay} ms");

@@ -38,7 +38,12 @@ impl Actor for Flaky {
 }
 
 fn policy() -> RestartPolicy {
-    RestartPolicy { initial_backoff: Duration::from_millis(20), max_backoff: Duration::from_millis(100), max_restarts: 3, window: Duration::from_secs(30) }
+    RestartPolicy {
+        initial_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        max_restarts: 3,
+        window: Duration::from_secs(30),
+    }
 }
 
 async fn start(failures: usize) -> (Arc<AtomicUsize>, Health, ActorRef<keystone_actors::SupervisorMessage>) {
@@ -46,9 +51,10 @@ async fn start(failures: usize) -> (Arc<AtomicUsize>, Health, ActorRef<keystone_
     let arguments = FlakyArguments { starts: starts.clone(), failures_left: Arc::new(AtomicUsize::new(failures)) };
     let child = ChildSpec::new(format!("flaky-{}", uuid::Uuid::new_v4()), || Flaky, move || arguments.clone());
     let health = Health::default();
-    let (supervisor, _) = Actor::spawn(None, Supervisor, SupervisorArguments { children: vec![child], policy: policy(), health: health.clone() })
-        .await
-        .expect("supervisor starts");
+    let (supervisor, _) =
+        Actor::spawn(None, Supervisor, SupervisorArguments { children: vec![child], policy: policy(), health: health.clone() })
+            .await
+            .expect("supervisor starts");
     (starts, health, supervisor)
 }
 

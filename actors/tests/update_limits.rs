@@ -822,7 +822,8 @@ async fn real_slurm_sets_limit() {
     let limit = client.limit_hours(&account, &cluster).await;
     let account_condition = format!("account={account}");
     let cluster_condition = format!("cluster={cluster}");
-    let shown = run_sacctmgr(&slurm_conf, &["show", "-nP", "association", "where", &account_condition, &cluster_condition, "format=GrpTRESMins"]);
+    let shown =
+        run_sacctmgr(&slurm_conf, &["show", "-nP", "association", "where", &account_condition, &cluster_condition, "format=GrpTRESMins"]);
     // Deleting with `cluster=` would remove only the association and leave the account.
     let removed = run_sacctmgr(&slurm_conf, &["-i", "delete", "account", &format!("name={account}")]);
 

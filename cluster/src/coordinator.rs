@@ -74,13 +74,8 @@ pub trait Coordinator: Send + Sync + 'static {
     /// the dead letters when it has used all its attempts.
     ///
     /// Fails with `StaleClaim` unless `claim_token` is the job's current claim.
-    async fn fail(
-        &self,
-        job_id: &JobId,
-        claim_token: &ClaimToken,
-        error: String,
-        retry_after: Duration,
-    ) -> CoordinationResult<FailOutcome>;
+    async fn fail(&self, job_id: &JobId, claim_token: &ClaimToken, error: String, retry_after: Duration)
+        -> CoordinationResult<FailOutcome>;
 
     /// Moves the claim's deadline to `visibility` from now, for jobs that run long.
     ///
@@ -206,13 +201,7 @@ impl NewJob {
 
     /// Creates a job that may run at once, with no de-duplication key and the default attempts.
     pub fn new(task: impl Into<String>, payload: Vec<u8>) -> Self {
-        Self {
-            task: task.into(),
-            payload,
-            dedup_key: None,
-            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
-            not_before: None,
-        }
+        Self { task: task.into(), payload, dedup_key: None, max_attempts: Self::DEFAULT_MAX_ATTEMPTS, not_before: None }
     }
 
     pub fn with_dedup_key(mut self, dedup_key: impl Into<String>) -> Self {
@@ -336,7 +325,9 @@ pub struct QueueDepth {
 pub enum ThrottleDecision {
     Allowed,
     /// The window is full. A request after `retry_after` will be allowed unless others come first.
-    Limited { retry_after: Duration },
+    Limited {
+        retry_after: Duration,
+    },
 }
 
 /// Maximum ttl, visibility or delay. Longer ones are cut to it, so that adding them to a time

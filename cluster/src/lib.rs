@@ -15,8 +15,8 @@ mod redis_link;
 mod redis_scripts;
 
 pub use coordinator::{
-    ClaimToken, ClaimedJob, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobRecord, JobState, Lease, LockToken, NewJob,
-    NodeInfo, QueueDepth, ReclaimedJob, ThrottleDecision, JOB_RETENTION, TICK_RETENTION,
+    ClaimToken, ClaimedJob, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobRecord, JobState, Lease, LockToken, NewJob, NodeInfo,
+    QueueDepth, ReclaimedJob, ThrottleDecision, JOB_RETENTION, TICK_RETENTION,
 };
 pub use error::{CoordinationError, CoordinationResult};
 pub use local::LocalCoordinator;

@@ -11,8 +11,8 @@ use dashmap::DashMap;
 use uuid::Uuid;
 
 use crate::coordinator::{
-    ClaimToken, ClaimedJob, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobRecord, JobState,
-    Lease, LockToken, NewJob, NodeInfo, QueueDepth, ReclaimedJob, ThrottleDecision, EXPIRED_CLAIM_ERROR, FAR_FUTURE, JOB_RETENTION, TICK_RETENTION,
+    ClaimToken, ClaimedJob, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobRecord, JobState, Lease, LockToken, NewJob, NodeInfo,
+    QueueDepth, ReclaimedJob, ThrottleDecision, EXPIRED_CLAIM_ERROR, FAR_FUTURE, JOB_RETENTION, TICK_RETENTION,
 };
 use crate::error::{CoordinationError, CoordinationResult};
 

@@ -34,8 +34,8 @@ use keystone_config::RedisSettings;
 use uuid::Uuid;
 
 use crate::coordinator::{
-    ClaimToken, ClaimedJob, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobRecord, JobState, Lease, LockToken, NewJob,
-    NodeInfo, QueueDepth, ReclaimedJob, ThrottleDecision, EXPIRED_CLAIM_ERROR, FAR_FUTURE, JOB_RETENTION, TICK_RETENTION,
+    ClaimToken, ClaimedJob, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobRecord, JobState, Lease, LockToken, NewJob, NodeInfo,
+    QueueDepth, ReclaimedJob, ThrottleDecision, EXPIRED_CLAIM_ERROR, FAR_FUTURE, JOB_RETENTION, TICK_RETENTION,
 };
 use crate::error::{CoordinationError, CoordinationResult};
 use crate::redis_link::{RedisPool, RedisPoolOptions};
@@ -137,7 +137,8 @@ impl Coordinator for RedisCoordinator {
                 return Err(unexpected_reply("live_nodes", &reply));
             };
             let started_at = started_at_ms.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_millis);
-            let started_at = started_at.ok_or_else(|| CoordinationError::Serialization(format!("invalid start time {started_at_ms:?} of node {id}")))?;
+            let started_at =
+                started_at.ok_or_else(|| CoordinationError::Serialization(format!("invalid start time {started_at_ms:?} of node {id}")))?;
             nodes.push(NodeInfo { id: id.clone(), address: address.clone(), started_at });
         }
         nodes.sort_by(|left, right| left.id.cmp(&right.id));
@@ -425,7 +426,8 @@ fn lease_value(node_id: &str, epoch: u64) -> String {
 }
 
 fn parse_lease(value: &str) -> CoordinationResult<Lease> {
-    let parsed = value.rsplit_once(':').and_then(|(node_id, epoch)| Some(Lease { node_id: node_id.to_owned(), epoch: epoch.parse().ok()? }));
+    let parsed =
+        value.rsplit_once(':').and_then(|(node_id, epoch)| Some(Lease { node_id: node_id.to_owned(), epoch: epoch.parse().ok()? }));
     parsed.ok_or_else(|| CoordinationError::Serialization(format!("invalid leader lease {value:?}: expected <node id>:<epoch>")))
 }
 

@@ -75,8 +75,9 @@ impl RedisPool {
     pub fn new(settings: &RedisSettings, options: RedisPoolOptions) -> Result<Self, CoordinationError> {
         let target = redis_target(settings);
         // The redis crate's error for a malformed URL may quote the URL, so leave it out.
-        let manager = RedisConnectionManager::new(redis_url(settings))
-            .map_err(|_| CoordinationError::Unavailable(format!("invalid Redis settings for {target}: check REDIS_HOST, REDIS_PORT and REDIS_DB")))?;
+        let manager = RedisConnectionManager::new(redis_url(settings)).map_err(|_| {
+            CoordinationError::Unavailable(format!("invalid Redis settings for {target}: check REDIS_HOST, REDIS_PORT and REDIS_DB"))
+        })?;
         let connection_failures = Arc::new(ConnectionFailures { target: target.clone(), ..ConnectionFailures::default() });
         let pool = Pool::builder()
             .max_size(options.max_connections.max(1))

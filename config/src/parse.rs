@@ -66,11 +66,7 @@ impl<'a> Reader<'a> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "true" | "on" | "ok" | "y" | "yes" | "1" => Ok(true),
             "false" | "off" | "n" | "no" | "0" | "" => Ok(false),
-            _ => Err(SettingsError::invalid(
-                name,
-                &raw,
-                "a boolean: true, yes, on, 1 or false, no, off, 0",
-            )),
+            _ => Err(SettingsError::invalid(name, &raw, "a boolean: true, yes, on, 1 or false, no, off, 0")),
         }
     }
 
@@ -109,9 +105,7 @@ impl<'a> Reader<'a> {
 
     pub fn rate(&self, name: &str, default: &str) -> Result<Rate, SettingsError> {
         let raw = self.string(name, default);
-        Rate::parse(&raw).ok_or_else(|| {
-            SettingsError::invalid(name, &raw, "<count>/<period>, such as 120/min (period: s, m, h or d)")
-        })
+        Rate::parse(&raw).ok_or_else(|| SettingsError::invalid(name, &raw, "<count>/<period>, such as 120/min (period: s, m, h or d)"))
     }
 
     /// Reads a list of TCP ports: comma-separated ports or `first-last` ranges.

@@ -234,10 +234,8 @@ impl Settings {
             ));
         }
 
-        let throttle = ThrottleSettings {
-            anon: env.rate("API_THROTTLE_ANON", "120/min")?,
-            user: env.rate("API_THROTTLE_USER", "300/min")?,
-        };
+        let throttle =
+            ThrottleSettings { anon: env.rate("API_THROTTLE_ANON", "120/min")?, user: env.rate("API_THROTTLE_USER", "300/min")? };
 
         let db_name = env.string("DB_NAME", "keystone");
         if db_name.is_empty() {

@@ -69,11 +69,8 @@ impl Database {
     /// SQLite file (created when missing, in WAL mode with a 30 s lock timeout).
     pub async fn connect(settings: &DatabaseSettings) -> Result<Database, StorageError> {
         if settings.postgres_enable {
-            let mut options = PgConnectOptions::new()
-                .host(&settings.host)
-                .port(settings.port)
-                .database(&settings.name)
-                .application_name("keystone");
+            let mut options =
+                PgConnectOptions::new().host(&settings.host).port(settings.port).database(&settings.name).application_name("keystone");
             if !settings.user.is_empty() {
                 options = options.username(&settings.user);
             }
@@ -102,10 +99,8 @@ impl Database {
     /// Opens (creating if needed) a SQLite database file.
     pub async fn connect_sqlite(path: &std::path::Path) -> Result<Database, StorageError> {
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|cause| StorageError::Io {
-                action: format!("create the database folder {}", parent.display()),
-                cause,
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|cause| StorageError::Io { action: format!("create the database folder {}", parent.display()), cause })?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|cause| StorageError::Connect { target: format!("SQLite file {}", path.display()), cause })?

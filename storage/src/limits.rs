@@ -73,10 +73,8 @@ impl Database {
         if slugs.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT id, name, slug, is_active FROM users_team WHERE slug IN ({}) ORDER BY slug",
-            placeholders(1, slugs.len())
-        );
+        let sql =
+            format!("SELECT id, name, slug, is_active FROM users_team WHERE slug IN ({}) ORDER BY slug", placeholders(1, slugs.len()));
         let teams = on_backend!(self, pool => {
             let mut query = sqlx::query_as::<_, Team>(&sql);
             for slug in slugs {
@@ -141,10 +139,7 @@ impl Database {
 /// `count` pairs: the pairs bind first, then the ids of the `IN` list.
 fn final_amounts_update(count: usize) -> String {
     let cases: String = (0..count).map(|index| format!(" WHEN ${} THEN ${}", 2 * index + 1, 2 * index + 2)).collect();
-    format!(
-        "UPDATE allocations_resourceallocation SET final = CASE id{cases} END WHERE id IN ({})",
-        placeholders(2 * count + 1, count)
-    )
+    format!("UPDATE allocations_resourceallocation SET final = CASE id{cases} END WHERE id IN ({})", placeholders(2 * count + 1, count))
 }
 
 #[cfg(test)]

@@ -37,8 +37,7 @@ fn hash_with(password: &str, salt: &str, iterations: u32) -> String {
 /// Checks a password against a stored hash. Unusable (`!…`) and unknown formats never match.
 pub fn verify_password(password: &str, encoded: &str) -> bool {
     let mut parts = encoded.splitn(4, '$');
-    let (Some(algorithm), Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(algorithm), Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;
     };
     if algorithm != ALGORITHM {
@@ -88,9 +87,7 @@ fn common_passwords() -> &'static HashSet<String> {
     LIST.get_or_init(|| {
         let compressed: &[u8] = include_bytes!("../data/common-passwords.txt.gz");
         let mut text = String::new();
-        flate2::read::GzDecoder::new(compressed)
-            .read_to_string(&mut text)
-            .expect("the embedded common-password list is valid gzip text");
+        flate2::read::GzDecoder::new(compressed).read_to_string(&mut text).expect("the embedded common-password list is valid gzip text");
         text.lines().map(|line| line.trim().to_string()).filter(|line| !line.is_empty()).collect()
     })
 }
@@ -123,7 +120,9 @@ mod tests {
 
     #[test]
     fn malformed_hashes_never_match() {
-        for encoded in ["", "!unusable", "md5$1$x$y", "pbkdf2_sha256$abc$salt$AAAA", "pbkdf2_sha256$0$salt$AAAA", "pbkdf2_sha256$10$salt$***"] {
+        for encoded in
+            ["", "!unusable", "md5$1$x$y", "pbkdf2_sha256$abc$salt$AAAA", "pbkdf2_sha256$0$salt$AAAA", "pbkdf2_sha256$10$salt$***"]
+        {
             assert!(!verify_password("anything", encoded), "{encoded}");
         }
         assert!(!verify_password("", &unusable_password()));

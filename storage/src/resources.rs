@@ -69,8 +69,12 @@ static TEAM_FIELDS: [Field; 4] = [
 
 static TEAM_SEARCH: [SearchField; 1] = [SearchField::Column("t.name")];
 
-static TEAM_ORDER: [OrderKey; 4] =
-    [OrderKey::new("id", "t.id"), OrderKey::text("slug", "t.slug"), OrderKey::new("is_active", "t.is_active"), OrderKey::text("name", "t.name")];
+static TEAM_ORDER: [OrderKey; 4] = [
+    OrderKey::new("id", "t.id"),
+    OrderKey::text("slug", "t.slug"),
+    OrderKey::new("is_active", "t.is_active"),
+    OrderKey::text("name", "t.name"),
+];
 
 /// `/users/teams/`.
 pub static TEAMS: Resource = Resource {

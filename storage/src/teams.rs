@@ -78,7 +78,13 @@ impl Database {
     }
 
     /// Inserts a membership and its audit record.
-    pub async fn create_membership(&self, user_id: i64, team_id: i64, role: &str, context: &AuditContext) -> Result<Membership, StorageError> {
+    pub async fn create_membership(
+        &self,
+        user_id: i64,
+        team_id: i64,
+        role: &str,
+        context: &AuditContext,
+    ) -> Result<Membership, StorageError> {
         in_transaction!(self, tx => {
             let membership: Membership = sqlx::query_as::<_, Membership>(
                 "INSERT INTO users_membership (role, user_id, team_id) VALUES ($1, $2, $3) RETURNING id, role, user_id, team_id",
@@ -204,7 +210,11 @@ impl Database {
     /// Deletes a team and, by cascade, its memberships, each with an audit entry.
     pub async fn delete_team(&self, team: &Team, context: &AuditContext) -> Result<(), StorageError> {
         let mut changes = Changes::new();
-        changes.deleted("id", &team.id).deleted("name", team.name.as_str()).deleted("slug", team.slug.as_str()).deleted("is_active", &team.is_active);
+        changes
+            .deleted("id", &team.id)
+            .deleted("name", team.name.as_str())
+            .deleted("slug", team.slug.as_str())
+            .deleted("is_active", &team.is_active);
         in_transaction!(self, tx => {
             audit_membership_deletes!(&mut *tx, context, "m.team_id = $1", team.id)?;
             sqlx::query("DELETE FROM users_team WHERE id = $1").bind(team.id).execute(&mut *tx).await?;
@@ -218,7 +228,10 @@ impl Database {
         if team_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT id, role, user_id, team_id FROM users_membership WHERE team_id IN ({}) ORDER BY id", crate::placeholders(1, team_ids.len()));
+        let sql = format!(
+            "SELECT id, role, user_id, team_id FROM users_membership WHERE team_id IN ({}) ORDER BY id",
+            crate::placeholders(1, team_ids.len())
+        );
         let rows = crate::on_backend!(self, pool => {
             let mut query = sqlx::query_as::<_, Membership>(&sql);
             for id in team_ids {
@@ -261,9 +274,20 @@ impl Database {
 
     /// Changes a membership's role, user or team, with an audit entry. A duplicate
     /// (user, team) pair is a [`StorageError::Conflict`].
-    pub async fn update_membership(&self, current: &Membership, role: &str, user_id: i64, team_id: i64, context: &AuditContext) -> Result<Membership, StorageError> {
+    pub async fn update_membership(
+        &self,
+        current: &Membership,
+        role: &str,
+        user_id: i64,
+        team_id: i64,
+        context: &AuditContext,
+    ) -> Result<Membership, StorageError> {
         let mut changes = Changes::new();
-        changes.updated("role", current.role.as_str(), role).updated("user", &current.user_id, &user_id).updated("team", &current.team_id, &team_id);
+        changes.updated("role", current.role.as_str(), role).updated("user", &current.user_id, &user_id).updated(
+            "team",
+            &current.team_id,
+            &team_id,
+        );
         in_transaction!(self, tx => {
             let membership: Membership = sqlx::query_as::<_, Membership>(
                 "UPDATE users_membership SET role = $1, user_id = $2, team_id = $3 WHERE id = $4 RETURNING id, role, user_id, team_id",

@@ -7,9 +7,7 @@
 //! date parts that ignored UTC would fail.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use keystone_storage::query::{
-    errors_to_json, Field, FieldKind, ListQuery, OrderKey, QueryError, Resource, SearchField, MAX_LIMIT,
-};
+use keystone_storage::query::{errors_to_json, Field, FieldKind, ListQuery, OrderKey, QueryError, Resource, SearchField, MAX_LIMIT};
 use keystone_storage::{on_backend, Database};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::Executor;
@@ -112,16 +110,116 @@ struct Sample {
 /// 2020; 2019-12-30, 2021-01-04, 2024-12-30 and 2024-12-31 are in week 1 of the next ISO year;
 /// 2023-01-01 (Sunday) is in week 52 of 2022.
 const ROWS: [Sample; 10] = [
-    Sample { id: 1, title: Some("Alpha report"), status: "ac", amount: Some("10.50"), quantity: Some(5), day: Some("2021-01-03"), moment: Some("2021-01-03T23:59:59.900Z"), flag: Some(true), team: Some(1) },
-    Sample { id: 2, title: Some("alpha 100% done"), status: "ac", amount: Some("0.10"), quantity: Some(-3), day: Some("2024-12-30"), moment: Some("2024-12-30T00:00:00Z"), flag: Some(false), team: Some(2) },
-    Sample { id: 3, title: Some("snake_case name"), status: "ar", amount: None, quantity: None, day: Some("2024-02-29"), moment: Some("2024-02-29T12:30:45.123456Z"), flag: None, team: None },
-    Sample { id: 4, title: Some("O'Brien \"quoted\""), status: "dr", amount: Some("99.99"), quantity: Some(100), day: Some("2020-12-31"), moment: Some("2020-12-31T08:05:09Z"), flag: Some(true), team: Some(3) },
-    Sample { id: 5, title: Some("Café Éclair"), status: "ac", amount: Some("1000.00"), quantity: Some(0), day: None, moment: None, flag: Some(false), team: Some(1) },
-    Sample { id: 6, title: Some("CAFÉ ÉCLAIR"), status: "ar", amount: Some("-5.25"), quantity: Some(7), day: Some("2023-01-01"), moment: Some("2023-01-01T00:00:00.5Z"), flag: Some(true), team: Some(2) },
-    Sample { id: 7, title: None, status: "dr", amount: Some("10.5"), quantity: Some(5), day: Some("2021-01-04"), moment: Some("2021-01-04T10:00:00Z"), flag: None, team: None },
-    Sample { id: 8, title: Some("100%_literal*?[x]"), status: "ac", amount: Some("2.00"), quantity: Some(12), day: Some("2024-06-15"), moment: Some("2024-06-15T18:45:30Z"), flag: Some(false), team: Some(3) },
-    Sample { id: 9, title: Some(""), status: "ar", amount: Some("0"), quantity: Some(1), day: Some("2019-12-30"), moment: Some("2019-12-30T23:00:00Z"), flag: Some(true), team: None },
-    Sample { id: 10, title: Some("straße weiß"), status: "ac", amount: Some("3.14"), quantity: Some(2), day: Some("2024-12-31"), moment: Some("2025-01-01T00:00:00Z"), flag: None, team: Some(1) },
+    Sample {
+        id: 1,
+        title: Some("Alpha report"),
+        status: "ac",
+        amount: Some("10.50"),
+        quantity: Some(5),
+        day: Some("2021-01-03"),
+        moment: Some("2021-01-03T23:59:59.900Z"),
+        flag: Some(true),
+        team: Some(1),
+    },
+    Sample {
+        id: 2,
+        title: Some("alpha 100% done"),
+        status: "ac",
+        amount: Some("0.10"),
+        quantity: Some(-3),
+        day: Some("2024-12-30"),
+        moment: Some("2024-12-30T00:00:00Z"),
+        flag: Some(false),
+        team: Some(2),
+    },
+    Sample {
+        id: 3,
+        title: Some("snake_case name"),
+        status: "ar",
+        amount: None,
+        quantity: None,
+        day: Some("2024-02-29"),
+        moment: Some("2024-02-29T12:30:45.123456Z"),
+        flag: None,
+        team: None,
+    },
+    Sample {
+        id: 4,
+        title: Some("O'Brien \"quoted\""),
+        status: "dr",
+        amount: Some("99.99"),
+        quantity: Some(100),
+        day: Some("2020-12-31"),
+        moment: Some("2020-12-31T08:05:09Z"),
+        flag: Some(true),
+        team: Some(3),
+    },
+    Sample {
+        id: 5,
+        title: Some("Café Éclair"),
+        status: "ac",
+        amount: Some("1000.00"),
+        quantity: Some(0),
+        day: None,
+        moment: None,
+        flag: Some(false),
+        team: Some(1),
+    },
+    Sample {
+        id: 6,
+        title: Some("CAFÉ ÉCLAIR"),
+        status: "ar",
+        amount: Some("-5.25"),
+        quantity: Some(7),
+        day: Some("2023-01-01"),
+        moment: Some("2023-01-01T00:00:00.5Z"),
+        flag: Some(true),
+        team: Some(2),
+    },
+    Sample {
+        id: 7,
+        title: None,
+        status: "dr",
+        amount: Some("10.5"),
+        quantity: Some(5),
+        day: Some("2021-01-04"),
+        moment: Some("2021-01-04T10:00:00Z"),
+        flag: None,
+        team: None,
+    },
+    Sample {
+        id: 8,
+        title: Some("100%_literal*?[x]"),
+        status: "ac",
+        amount: Some("2.00"),
+        quantity: Some(12),
+        day: Some("2024-06-15"),
+        moment: Some("2024-06-15T18:45:30Z"),
+        flag: Some(false),
+        team: Some(3),
+    },
+    Sample {
+        id: 9,
+        title: Some(""),
+        status: "ar",
+        amount: Some("0"),
+        quantity: Some(1),
+        day: Some("2019-12-30"),
+        moment: Some("2019-12-30T23:00:00Z"),
+        flag: Some(true),
+        team: None,
+    },
+    Sample {
+        id: 10,
+        title: Some("straße weiß"),
+        status: "ac",
+        amount: Some("3.14"),
+        quantity: Some(2),
+        day: Some("2024-12-31"),
+        moment: Some("2025-01-01T00:00:00Z"),
+        flag: None,
+        team: Some(1),
+    },
 ];
 
 const ALL: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -95,7 +95,11 @@ impl Client {
     /// Signs in and keeps the session and CSRF cookies; panics unless the server answers 200.
     pub async fn login(&mut self, username: &str, password: &str) -> Response {
         let response = self
-            .send(self.http.post(format!("{}/authentication/login/", self.base)).json(&serde_json::json!({"username": username, "password": password})))
+            .send(
+                self.http
+                    .post(format!("{}/authentication/login/", self.base))
+                    .json(&serde_json::json!({"username": username, "password": password})),
+            )
             .await;
         assert_eq!(response.status, StatusCode::OK, "login failed: {}", response.body);
         self.store_cookies(&response);

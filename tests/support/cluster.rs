@@ -376,7 +376,12 @@ impl ClusterNode {
             if !self.is_running() {
                 panic!("the node on port {} exited early; log: {}", self.port, self.log());
             }
-            assert!(Instant::now() < deadline, "the node on port {} did not answer within {START_TIMEOUT:?}; log: {}", self.port, self.log());
+            assert!(
+                Instant::now() < deadline,
+                "the node on port {} did not answer within {START_TIMEOUT:?}; log: {}",
+                self.port,
+                self.log()
+            );
             tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
@@ -469,7 +474,8 @@ impl PrivateRedis {
     }
 
     fn launch(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("redis.log")).expect("failed to open the Redis log");
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("redis.log")).expect("failed to open the Redis log");
         let mut command = Command::new("redis-server");
         command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no"]);
         command.arg("--dir").arg(&self.dir);
@@ -482,7 +488,12 @@ impl PrivateRedis {
         self.child = Some(command.spawn().expect("failed to start redis-server; is it installed?"));
         let deadline = Instant::now() + REDIS_START_TIMEOUT;
         while !self.answers_ping() {
-            assert!(Instant::now() < deadline, "redis-server on port {} did not answer PING within {REDIS_START_TIMEOUT:?}: {}", self.port, self.log());
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {} did not answer PING within {REDIS_START_TIMEOUT:?}: {}",
+                self.port,
+                self.log()
+            );
             std::thread::sleep(POLL_INTERVAL);
         }
     }

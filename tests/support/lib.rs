@@ -13,7 +13,10 @@ pub use cluster::{metric_total, wait_until, ClusterNode, PrivateRedis, RedisMode
 pub use database::{Backend, TestDatabase};
 pub use process::{free_port, run_keystone, KeystoneProcess, COMMAND_TIMEOUT, START_TIMEOUT};
 pub use server::{keystone_binary, query_count, TestServer, TestServerBuilder, TEST_SECRET_KEY};
-pub use users_fixtures::{api_token, count_rows, fixture_password_hash, insert_user, insert_user_with, send_request, set_date_joined, text_rows, token_client, FIXTURE_PASSWORD, REQUEST_TIMEOUT};
+pub use users_fixtures::{
+    api_token, count_rows, fixture_password_hash, insert_user, insert_user_with, send_request, set_date_joined, text_rows, token_client,
+    FIXTURE_PASSWORD, REQUEST_TIMEOUT,
+};
 
 /// Both backends, for tests that must pass on each.
 pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];

@@ -33,9 +33,7 @@ pub fn run_keystone(args: &[&str], env: &[(String, String)], cwd: Option<&Path>,
     let mut stdout = tempfile::tempfile().expect("failed to create a file for stdout");
     let mut stderr = tempfile::tempfile().expect("failed to create a file for stderr");
     let mut command = keystone_command(args, env, cwd);
-    command
-        .stdout(stdout.try_clone().expect("stdout file can be cloned"))
-        .stderr(stderr.try_clone().expect("stderr file can be cloned"));
+    command.stdout(stdout.try_clone().expect("stdout file can be cloned")).stderr(stderr.try_clone().expect("stderr file can be cloned"));
     let mut child = command.spawn().expect("failed to run keystone");
     let deadline = Instant::now() + timeout;
     let status = loop {

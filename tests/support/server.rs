@@ -13,9 +13,8 @@ pub fn keystone_binary() -> PathBuf {
     if let Ok(path) = std::env::var("KEYSTONE_BIN") {
         return PathBuf::from(path);
     }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let binary = target.join("debug/keystone");
     assert!(binary.exists(), "{} is missing: run `cargo build --bin keystone` (scripts/test.sh does)", binary.display());
     binary
@@ -219,6 +218,9 @@ impl TestServer {
 
     /// The server's log so far.
     pub fn log(&self) -> String {
-        self.process.as_ref().map(KeystoneProcess::log).unwrap_or_else(|| std::fs::read_to_string(self.log_path(self.port)).unwrap_or_default())
+        self.process
+            .as_ref()
+            .map(KeystoneProcess::log)
+            .unwrap_or_else(|| std::fs::read_to_string(self.log_path(self.port)).unwrap_or_default())
     }
 }

@@ -50,10 +50,8 @@ async fn check_methods(server: &TestServer, actor: &Actor, path: &str, bodies: &
         let method = Method::from_bytes(name.as_bytes()).expect("valid method");
         let response = send(&client, method, path, bodies.for_method(name)).await;
         if response.status.as_u16() != expected[index] {
-            failures.push(format!(
-                "{} {name} {path}: expected {}, got {} {}",
-                actor.label, expected[index], response.status, response.body
-            ));
+            failures
+                .push(format!("{} {name} {path}: expected {}, got {} {}", actor.label, expected[index], response.status, response.body));
         }
     }
 }
@@ -118,16 +116,14 @@ async fn run(backend: Backend) {
         check_methods(&server, actor, &format!("/allocations/reviews/{id}/"), &bodies, expected, &mut failures).await;
 
         let id = world.allocation(request, open, 100).await;
-        let bodies = Bodies {
-            post: json!({}),
-            put: json!({"requested": 20, "cluster": open, "request": request}),
-            patch: json!({"awarded": 5}),
-        };
+        let bodies =
+            Bodies { post: json!({}), put: json!({"requested": 20, "cluster": open, "request": request}), patch: json!({"awarded": 5}) };
         check_methods(&server, actor, &format!("/allocations/allocations/{id}/"), &bodies, expected, &mut failures).await;
     }
 
     let none = Bodies { post: json!({}), put: json!({}), patch: json!({}) };
-    for path in ["/allocations/cluster-choices/access-mode/", "/allocations/request-choices/status/", "/allocations/review-choices/status/"] {
+    for path in ["/allocations/cluster-choices/access-mode/", "/allocations/request-choices/status/", "/allocations/review-choices/status/"]
+    {
         for (actor, expected) in expectations(&world, [ANONYMOUS, CHOICES, CHOICES, CHOICES, CHOICES, CHOICES]) {
             check_methods(&server, actor, path, &none, expected, &mut failures).await;
         }

@@ -36,8 +36,14 @@ async fn run(backend: Backend) {
     }
     for index in 0..REQUESTS {
         let request = world.request(world.team_a, &format!("Request {index:02}")).await;
-        let grants = [world.grant(world.team_a, &format!("Grant {index} b"), 100).await, world.grant(world.team_a, &format!("Grant {index} a"), 250).await];
-        let publications = [world.publication(world.team_a, &format!("Paper {index} b")).await, world.publication(world.team_a, &format!("Paper {index} a")).await];
+        let grants = [
+            world.grant(world.team_a, &format!("Grant {index} b"), 100).await,
+            world.grant(world.team_a, &format!("Grant {index} a"), 250).await,
+        ];
+        let publications = [
+            world.publication(world.team_a, &format!("Paper {index} b")).await,
+            world.publication(world.team_a, &format!("Paper {index} a")).await,
+        ];
         world.link(request, &[world.member.id, world.admin.id], &publications, &grants).await;
         for cluster in clusters {
             world.allocation(request, cluster, 100).await;
@@ -54,7 +60,10 @@ async fn run(backend: Backend) {
         for path in paths {
             let (small_page, small_queries) = measure(&client, &format!("{path}?_limit=5")).await;
             let (large_page, large_queries) = measure(&client, &format!("{path}?_limit=100")).await;
-            println!("{backend:?} {} {path}: {small_queries} statements for {small_page} results, {large_queries} for {large_page}", actor.label);
+            println!(
+                "{backend:?} {} {path}: {small_queries} statements for {small_page} results, {large_queries} for {large_page}",
+                actor.label
+            );
             assert_eq!(small_queries, large_queries, "{backend:?} {} {path}: the statement count depends on the page size", actor.label);
             assert!(small_queries <= MAX_QUERIES, "{backend:?} {} {path}: {small_queries} statements", actor.label);
             assert_eq!(small_page, 5, "{backend:?} {} {path}", actor.label);

@@ -69,9 +69,8 @@ async fn clusters(server: &TestServer, world: &World) {
     assert_eq!(duplicate.status, StatusCode::BAD_REQUEST);
     assert_eq!(duplicate.body, r#"{"name":["cluster with this name already exists."]}"#);
 
-    let invalid = staff
-        .post("/allocations/clusters/", &json!({"name": "", "enabled": "maybe", "access_mode": "XX", "access_teams": [999999]}))
-        .await;
+    let invalid =
+        staff.post("/allocations/clusters/", &json!({"name": "", "enabled": "maybe", "access_mode": "XX", "access_teams": [999999]})).await;
     assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         invalid.json(),
@@ -118,7 +117,9 @@ async fn clusters(server: &TestServer, world: &World) {
     let unused = defaults.json()["id"].as_i64().expect("id");
     let deleted = send(&staff, Method::DELETE, &format!("/allocations/clusters/{unused}/"), None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let repr = world.texts(&format!("SELECT object_repr FROM auditlog_logentry WHERE content_type_id = 4 AND object_id = {unused} AND action = 2")).await;
+    let repr = world
+        .texts(&format!("SELECT object_repr FROM auditlog_logentry WHERE content_type_id = 4 AND object_id = {unused} AND action = 2"))
+        .await;
     assert_eq!(repr, [format!("Cluster #{unused} - Defaults")]);
 }
 
@@ -199,9 +200,27 @@ async fn requests(server: &TestServer, world: &World) {
     assert_eq!(
         keys(&request),
         [
-            "id", "_submitter", "_team", "_assignees", "_publications", "_grants", "_history", "_allocations", "_attachments",
-            "_comments", "title", "description", "submitted", "active", "expire", "status", "submitter", "team", "assignees",
-            "publications", "grants",
+            "id",
+            "_submitter",
+            "_team",
+            "_assignees",
+            "_publications",
+            "_grants",
+            "_history",
+            "_allocations",
+            "_attachments",
+            "_comments",
+            "title",
+            "description",
+            "submitted",
+            "active",
+            "expire",
+            "status",
+            "submitter",
+            "team",
+            "assignees",
+            "publications",
+            "grants",
         ]
     );
     let id = request["id"].as_i64().expect("id");
@@ -217,10 +236,7 @@ async fn requests(server: &TestServer, world: &World) {
     assert_eq!(request["grants"], json!([grant_alpha, grant_zeta]), "grants are ordered by title");
     assert_eq!(request["publications"], json!([publication_alpha, publication_beta]), "publications are ordered by title");
     let grant = &request["_grants"][1];
-    assert_eq!(
-        keys(grant),
-        ["id", "title", "agency", "pi", "amount", "grant_number", "start_date", "end_date", "description", "team"]
-    );
+    assert_eq!(keys(grant), ["id", "title", "agency", "pi", "amount", "grant_number", "start_date", "end_date", "description", "team"]);
     assert_eq!(grant["amount"], "1234.56");
     assert_eq!(request["_grants"][0]["amount"], "0.05");
     assert_eq!(grant["start_date"], "2025-01-01");
@@ -255,16 +271,19 @@ async fn requests(server: &TestServer, world: &World) {
     assert_eq!(comment_ids(&listed["results"][0]), [public], "the list hides private comments too");
 
     // The activation date must come before the expiration date.
-    let dates = |active: &str, expire: &str| {
-        json!({"title": "T", "description": "D", "submitter": world.admin.id, "team": world.team_a, "active": active, "expire": expire})
-    };
+    let dates = |active: &str, expire: &str| json!({"title": "T", "description": "D", "submitter": world.admin.id, "team": world.team_a, "active": active, "expire": expire});
     let order_error = r#"{"non_field_errors":["The expiration date must come after the activation date."]}"#;
     for (active, expire) in [("2026-05-01", "2026-04-30"), ("2026-05-01", "2026-05-01")] {
         let response = admin.post("/allocations/requests/", &dates(active, expire)).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{active} {expire}");
         assert_eq!(response.body, order_error);
     }
-    let field_first = admin.post("/allocations/requests/", &json!({"description": "D", "submitter": world.admin.id, "team": world.team_a, "active": "2026-05-01", "expire": "2026-01-01"})).await;
+    let field_first = admin
+        .post(
+            "/allocations/requests/",
+            &json!({"description": "D", "submitter": world.admin.id, "team": world.team_a, "active": "2026-05-01", "expire": "2026-01-01"}),
+        )
+        .await;
     assert_eq!(field_first.body, r#"{"title":["This field is required."]}"#, "field errors come before the date rule");
     let patch_order = send(&staff, Method::PATCH, &path, Some(&json!({"expire": "2025-12-31"}))).await;
     assert_eq!(patch_order.body, order_error, "PATCH compares with the stored activation date");
@@ -290,7 +309,9 @@ async fn requests(server: &TestServer, world: &World) {
             "grants": ["Incorrect type. Expected pk value, received str."],
         })
     );
-    let null_character = staff.post("/allocations/requests/", &json!({"title": "a\0", "description": "ok", "submitter": world.admin.id, "team": world.team_a})).await;
+    let null_character = staff
+        .post("/allocations/requests/", &json!({"title": "a\0", "description": "ok", "submitter": world.admin.id, "team": world.team_a}))
+        .await;
     assert_eq!(null_character.body, r#"{"title":["Null characters are not allowed."]}"#);
     let missing = staff.post("/allocations/requests/", &json!({})).await;
     assert_eq!(
@@ -349,8 +370,14 @@ async fn requests(server: &TestServer, world: &World) {
     assert!(reprs.contains(&format!("Allocation Request #{id} - 'Compute time' for Team #{} - Team A", world.team_a)), "{reprs:?}");
     assert!(reprs.contains(&format!("Allocation Review #{review} - staff review of request #{id}")), "{reprs:?}");
     assert!(reprs.contains(&format!("Comment #{private} - by staff on request #{id}")), "{reprs:?}");
-    assert!(reprs.iter().any(|repr| repr.starts_with("Attachment #") && repr.ends_with(&format!("- 'plan.pdf' on request #{id}"))), "{reprs:?}");
-    assert!(reprs.iter().any(|repr| repr.contains(&format!("Cluster #{bravo} - Bravo allocation for Team #{} - Team A", world.team_a))), "{reprs:?}");
+    assert!(
+        reprs.iter().any(|repr| repr.starts_with("Attachment #") && repr.ends_with(&format!("- 'plan.pdf' on request #{id}"))),
+        "{reprs:?}"
+    );
+    assert!(
+        reprs.iter().any(|repr| repr.contains(&format!("Cluster #{bravo} - Bravo allocation for Team #{} - Team A", world.team_a))),
+        "{reprs:?}"
+    );
     assert_eq!(world.count(&format!("SELECT COUNT(*) FROM allocations_comment WHERE request_id = {id}")).await, 0);
     assert!(!folder.join("plan.pdf").exists(), "the attachment file is removed with its request");
 }
@@ -377,9 +404,15 @@ async fn reviews(server: &TestServer, world: &World) {
     assert_eq!(explicit.status, StatusCode::CREATED, "{}", explicit.body);
 
     let cases = [
-        (json!({"status": "AP", "request": request, "reviewer": world.admin.id}), json!({"reviewer": ["Reviewer cannot be set to a different user than the submitter."]})),
+        (
+            json!({"status": "AP", "request": request, "reviewer": world.admin.id}),
+            json!({"reviewer": ["Reviewer cannot be set to a different user than the submitter."]}),
+        ),
         (json!({"status": "AP", "request": request, "reviewer": null}), json!({"reviewer": ["This field may not be null."]})),
-        (json!({"status": "PD", "request": 999999}), json!({"status": ["\"PD\" is not a valid choice."], "request": ["Invalid pk \"999999\" - object does not exist."]})),
+        (
+            json!({"status": "PD", "request": 999999}),
+            json!({"status": ["\"PD\" is not a valid choice."], "request": ["Invalid pk \"999999\" - object does not exist."]}),
+        ),
         (json!({}), json!({"status": ["This field is required."], "request": ["This field is required."]})),
     ];
     for (body, errors) in cases {
@@ -410,7 +443,9 @@ async fn allocations(server: &TestServer, world: &World) {
     let cluster = world.cluster("Allocation target", "OP", &[]).await;
     let request = world.request(world.team_a, "Allocation request").await;
 
-    let created = staff.post("/allocations/allocations/", &json!({"requested": "1000", "awarded": null, "cluster": cluster, "request": request})).await;
+    let created = staff
+        .post("/allocations/allocations/", &json!({"requested": "1000", "awarded": null, "cluster": cluster, "request": request}))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let allocation = created.json();
     assert_eq!(keys(&allocation), ["id", "_cluster", "_request", "_history", "requested", "awarded", "final", "cluster", "request"]);
@@ -420,7 +455,9 @@ async fn allocations(server: &TestServer, world: &World) {
     assert_eq!(allocation["_request"]["title"], "Allocation request");
     assert_eq!(allocation["_history"][0]["changes"]["requested"], json!(["None", "1000"]));
 
-    let invalid = staff.post("/allocations/allocations/", &json!({"requested": -1, "awarded": 1.5, "final": "x", "cluster": 999999, "request": "abc"})).await;
+    let invalid = staff
+        .post("/allocations/allocations/", &json!({"requested": -1, "awarded": 1.5, "final": "x", "cluster": 999999, "request": "abc"}))
+        .await;
     assert_eq!(
         invalid.json(),
         json!({
@@ -443,8 +480,13 @@ async fn allocations(server: &TestServer, world: &World) {
     let patched = send(&staff, Method::PATCH, &path, Some(&json!({"awarded": 800, "final": 700}))).await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
     assert_eq!(patched.json()["_history"][0]["changes"], json!({"awarded": ["None", "800"], "final": ["None", "700"]}));
-    let repr = world.texts(&format!("SELECT object_repr FROM auditlog_logentry WHERE content_type_id = 7 AND object_id = {id} AND action = 1")).await;
-    assert_eq!(repr, [format!("Resource Allocation #{id} - Cluster #{cluster} - Allocation target allocation for Team #{} - Team A", world.team_a)]);
+    let repr = world
+        .texts(&format!("SELECT object_repr FROM auditlog_logentry WHERE content_type_id = 7 AND object_id = {id} AND action = 1"))
+        .await;
+    assert_eq!(
+        repr,
+        [format!("Resource Allocation #{id} - Cluster #{cluster} - Allocation target allocation for Team #{} - Team A", world.team_a)]
+    );
 
     let member = client_for(server, &world.member);
     let outsider = client_for(server, &world.outsider);

@@ -137,7 +137,8 @@ async fn upload_and_download(fixture: &Fixture) {
     let backend = fixture.backend;
     let request = fixture.request(fixture.team_a, "Download request").await;
     let content = b"%PDF-1.4 not really a PDF";
-    let response = fixture.expect(Admin, Method::POST, "/allocations/attachments/", &upload_body(request, "report.pdf", content), 201).await;
+    let response =
+        fixture.expect(Admin, Method::POST, "/allocations/attachments/", &upload_body(request, "report.pdf", content), 201).await;
     let attachment = response.json();
     let keys: Vec<&str> = attachment.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["id", "file", "name", "_request", "_history", "uploaded", "request"], "{backend:?}");
@@ -158,11 +159,18 @@ async fn upload_and_download(fixture: &Fixture) {
 
     // An explicit name is kept, and names the download.
     let named = fixture
-        .expect(Owner, Method::POST, "/allocations/attachments/", &multipart(&[("request", &request.to_string()), ("name", "Budget \"final\"")], Some(("budget.csv", b"a,b"))), 201)
+        .expect(
+            Owner,
+            Method::POST,
+            "/allocations/attachments/",
+            &multipart(&[("request", &request.to_string()), ("name", "Budget \"final\"")], Some(("budget.csv", b"a,b"))),
+            201,
+        )
         .await
         .json();
     assert_eq!(named["name"], "Budget \"final\"", "{backend:?}");
-    let response = fixture.expect(Member, Method::GET, &format!("/allocations/attachments/{}/download/", named["id"]), &Body::None, 200).await;
+    let response =
+        fixture.expect(Member, Method::GET, &format!("/allocations/attachments/{}/download/", named["id"]), &Body::None, 200).await;
     assert_eq!(response.header("content-type"), Some("text/csv"), "{backend:?}");
     assert_eq!(response.header("content-disposition"), Some("attachment; filename=\"Budget _final_\""), "{backend:?}");
 
@@ -184,7 +192,11 @@ async fn rejected_uploads(fixture: &Fixture) {
 
     let too_big = vec![b'x'; UPLOAD_SIZE + 1];
     let cases: Vec<(&str, Body, Value)> = vec![
-        ("one byte over the size limit", upload_body(request, "big.txt", &too_big), json!({"file": ["File size should not exceed 2.50 MB."]})),
+        (
+            "one byte over the size limit",
+            upload_body(request, "big.txt", &too_big),
+            json!({"file": ["File size should not exceed 2.50 MB."]}),
+        ),
         ("unknown extension", upload_body(request, "data.qqqzzz", b"x"), json!({"file": ["File type could not be resolved."]})),
         ("no extension", upload_body(request, "README", b"x"), json!({"file": ["File type could not be resolved."]})),
         ("disallowed type", upload_body(request, "data.json", b"{}"), json!({"file": ["File type 'application/json' is not allowed."]})),
@@ -224,7 +236,11 @@ async fn rejected_uploads(fixture: &Fixture) {
     fixture.expect(Owner, Method::POST, list, &upload_body(other_team, "ok.txt", b"x"), 403).await;
 
     assert_eq!(data_files(fixture), files_before, "{backend:?}: a rejected upload left a file");
-    assert_eq!(fixture.count("SELECT COUNT(*) FROM allocations_attachment").await, rows_before, "{backend:?}: a rejected upload left a row");
+    assert_eq!(
+        fixture.count("SELECT COUNT(*) FROM allocations_attachment").await,
+        rows_before,
+        "{backend:?}: a rejected upload left a row"
+    );
 
     // Exactly the size limit is accepted. Type checks ignore case and a compression suffix.
     let exact = vec![b'y'; UPLOAD_SIZE];
@@ -237,7 +253,11 @@ async fn rejected_uploads(fixture: &Fixture) {
     let files_full = data_files(fixture);
     let response = fixture.send(Owner, Method::POST, list, &upload_body(request, "fourth.txt", b"x")).await;
     assert_eq!(response.status.as_u16(), 400, "{backend:?}: {}", response.body);
-    assert_eq!(response.json(), json!({"file": [format!("An allocation request may have at most {UPLOAD_COUNT} attachments.")]}), "{backend:?}");
+    assert_eq!(
+        response.json(),
+        json!({"file": [format!("An allocation request may have at most {UPLOAD_COUNT} attachments.")]}),
+        "{backend:?}"
+    );
     assert_eq!(data_files(fixture), files_full, "{backend:?}: the rejected fourth upload left a file");
     let stored = fixture.count(&format!("SELECT COUNT(*) FROM allocations_attachment WHERE request_id = {request}")).await;
     assert_eq!(stored, UPLOAD_COUNT as i64, "{backend:?}");
@@ -279,7 +299,11 @@ async fn concurrent_uploads(fixture: &Fixture) {
                 assert!(stored.insert(path), "{backend:?}: two uploads got the same file {}", attachment["file"]);
             }
             400 => {
-                assert_eq!(response.json(), json!({"file": [format!("An allocation request may have at most {UPLOAD_COUNT} attachments.")]}), "{backend:?}");
+                assert_eq!(
+                    response.json(),
+                    json!({"file": [format!("An allocation request may have at most {UPLOAD_COUNT} attachments.")]}),
+                    "{backend:?}"
+                );
                 rejected += 1;
             }
             status => panic!("{backend:?}: a concurrent upload got {status}: {}", response.body),
@@ -370,7 +394,10 @@ async fn replace_and_delete(fixture: &Fixture) {
     let missing = fixture.expect(Staff, Method::GET, &format!("{path}download/"), &Body::None, 404).await;
     assert_eq!(missing.json(), json!({"detail": "No Attachment matches the given query."}), "{backend:?}");
     let deletes = fixture
-        .count(&format!("SELECT COUNT(*) FROM auditlog_logentry WHERE content_type_id = 8 AND object_id = {} AND action = 2", original["id"]))
+        .count(&format!(
+            "SELECT COUNT(*) FROM auditlog_logentry WHERE content_type_id = 8 AND object_id = {} AND action = 2",
+            original["id"]
+        ))
         .await;
     assert_eq!(deletes, 1, "{backend:?}");
 }
@@ -392,7 +419,11 @@ async fn lists(fixture: &Fixture) {
     let other = upload(fixture, elsewhere, "other.txt", b"o").await["id"].as_i64().unwrap();
 
     assert_eq!(result_ids(&fixture.get(Member, &format!("{list}?_search=nebula")).await), nebula_ids, "{backend:?}");
-    assert_eq!(result_ids(&fixture.get(Staff, &format!("{list}?_search=nebula")).await), [nebula_ids.clone(), vec![other]].concat(), "{backend:?}");
+    assert_eq!(
+        result_ids(&fixture.get(Staff, &format!("{list}?_search=nebula")).await),
+        [nebula_ids.clone(), vec![other]].concat(),
+        "{backend:?}"
+    );
     assert_eq!(fixture.get(Outsider, list).await.json()["count"], 0, "{backend:?}");
     fixture.expect(Member, Method::GET, &format!("{list}{other}/"), &Body::None, 403).await;
     fixture.expect(Member, Method::GET, &format!("{list}{other}/download/"), &Body::None, 403).await;

@@ -80,12 +80,17 @@ fn cookie_value(cookie: &str, name: &str) -> String {
 
 fn cookie_expires(cookie: &str) -> String {
     let (_, attributes) = cookie_parts(cookie);
-    attributes.iter().find_map(|attribute| attribute.strip_prefix("expires=")).unwrap_or_else(|| panic!("no expires in {cookie}")).to_string()
+    attributes
+        .iter()
+        .find_map(|attribute| attribute.strip_prefix("expires="))
+        .unwrap_or_else(|| panic!("no expires in {cookie}"))
+        .to_string()
 }
 
 /// Asserts that an `expires` date is `max_age` seconds from now, within a few seconds.
 fn assert_expires_after(expires: &str, max_age: i64) {
-    let parsed = NaiveDateTime::parse_from_str(expires, "%a, %d %b %Y %H:%M:%S GMT").unwrap_or_else(|error| panic!("bad expires {expires}: {error}"));
+    let parsed = NaiveDateTime::parse_from_str(expires, "%a, %d %b %Y %H:%M:%S GMT")
+        .unwrap_or_else(|error| panic!("bad expires {expires}: {error}"));
     let expected = Utc::now().naive_utc() + chrono::Duration::seconds(max_age);
     let difference = (parsed - expected).num_seconds().abs();
     assert!(difference <= 5, "expires {expires} is {difference} s away from now + {max_age} s");
@@ -181,12 +186,37 @@ async fn login_rejects_invalid_input() {
         server.execute_sql("UPDATE users_user SET is_active = FALSE WHERE username = 'carol'").await;
 
         let cases: Vec<(&str, Body, StatusCode, &str)> = vec![
-            ("wrong password", Body::Json(json!({"username": "alice", "password": "wrong-password"})), StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
-            ("untrimmed password", Body::Json(json!({"username": "alice", "password": format!("{PASSWORD} ")})), StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
-            ("username in another case", Body::Json(json!({"username": "Alice", "password": PASSWORD})), StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
-            ("unknown user", Body::Json(json!({"username": "mallory", "password": PASSWORD})), StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
+            (
+                "wrong password",
+                Body::Json(json!({"username": "alice", "password": "wrong-password"})),
+                StatusCode::BAD_REQUEST,
+                INVALID_CREDENTIALS,
+            ),
+            (
+                "untrimmed password",
+                Body::Json(json!({"username": "alice", "password": format!("{PASSWORD} ")})),
+                StatusCode::BAD_REQUEST,
+                INVALID_CREDENTIALS,
+            ),
+            (
+                "username in another case",
+                Body::Json(json!({"username": "Alice", "password": PASSWORD})),
+                StatusCode::BAD_REQUEST,
+                INVALID_CREDENTIALS,
+            ),
+            (
+                "unknown user",
+                Body::Json(json!({"username": "mallory", "password": PASSWORD})),
+                StatusCode::BAD_REQUEST,
+                INVALID_CREDENTIALS,
+            ),
             ("inactive user", Body::Json(json!({"username": "carol", "password": PASSWORD})), StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
-            ("wrong password as form", Body::Form(vec![("username", "alice"), ("password", "nope")]), StatusCode::BAD_REQUEST, INVALID_CREDENTIALS),
+            (
+                "wrong password as form",
+                Body::Form(vec![("username", "alice"), ("password", "nope")]),
+                StatusCode::BAD_REQUEST,
+                INVALID_CREDENTIALS,
+            ),
             (
                 "missing username",
                 Body::Json(json!({"password": PASSWORD})),
@@ -287,7 +317,11 @@ async fn login_rejects_invalid_input() {
             assert!(response.set_cookies().is_empty(), "{backend:?} {case}: {:?}", response.set_cookies());
         }
 
-        for (case, raw) in [("truncated JSON", "{\"username\": \"alice\", "), ("not JSON", "username=alice"), ("trailing comma", "{\"username\": \"alice\",}")] {
+        for (case, raw) in [
+            ("truncated JSON", "{\"username\": \"alice\", "),
+            ("not JSON", "username=alice"),
+            ("trailing comma", "{\"username\": \"alice\",}"),
+        ] {
             let response = post_login(&server.client(), Body::Raw("application/json", raw.as_bytes().to_vec())).await;
             assert_eq!(response.status, StatusCode::BAD_REQUEST, "{backend:?} {case}: {}", response.body);
             let body = response.json();
@@ -298,7 +332,8 @@ async fn login_rejects_invalid_input() {
 
         for method in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
             let client = server.client();
-            let response = client.send(client.request(method.clone(), LOGIN).json(&json!({"username": "alice", "password": PASSWORD}))).await;
+            let response =
+                client.send(client.request(method.clone(), LOGIN).json(&json!({"username": "alice", "password": PASSWORD}))).await;
             assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED, "{backend:?} {method}");
             assert_eq!(response.body, format!(r#"{{"detail":"Method \"{method}\" not allowed."}}"#), "{backend:?} {method}");
             assert_eq!(response.header("allow"), Some("POST, OPTIONS"), "{backend:?} {method}");
@@ -309,7 +344,11 @@ async fn login_rejects_invalid_input() {
         assert_eq!(options.status, StatusCode::OK, "{backend:?}: {}", options.body);
         assert_eq!(options.header("allow"), Some("POST, OPTIONS"), "{backend:?}");
         assert_eq!(options.header("content-type"), Some("application/json"), "{backend:?}");
-        assert_eq!(options.json()["parses"], json!(["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]), "{backend:?}");
+        assert_eq!(
+            options.json()["parses"],
+            json!(["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]),
+            "{backend:?}"
+        );
 
         let sessions = server.query_count("SELECT COUNT(*) FROM keystone_session").await;
         assert_eq!(sessions, 0, "{backend:?}: a rejected sign-in created a session");
@@ -488,7 +527,11 @@ async fn token_authentication() {
             assert_eq!(response.body, expected, "{backend:?} {path} {authorization:?}");
             assert_eq!(response.header("www-authenticate"), Some("Token"), "{backend:?} {path} {authorization:?}");
         }
-        let login = client.send(token_request(&client, Method::POST, LOGIN, "Token unknown-key").json(&json!({"username": "alice", "password": PASSWORD}))).await;
+        let login = client
+            .send(
+                token_request(&client, Method::POST, LOGIN, "Token unknown-key").json(&json!({"username": "alice", "password": PASSWORD})),
+            )
+            .await;
         assert_eq!(login.status, StatusCode::UNAUTHORIZED, "{backend:?}: {}", login.body);
         assert_eq!(login.body, r#"{"detail":"Invalid token."}"#, "{backend:?}");
 

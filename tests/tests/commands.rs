@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use keystone_blackbox::{free_port, query_count, run_keystone, Backend, Client, KeystoneProcess, TestDatabase, TestServer, BACKENDS, COMMAND_TIMEOUT};
+use keystone_blackbox::{
+    free_port, query_count, run_keystone, Backend, Client, KeystoneProcess, TestDatabase, TestServer, BACKENDS, COMMAND_TIMEOUT,
+};
 use reqwest::StatusCode;
 
 const SUPERUSER_PASSWORD: &str = "harbor-violet-93";
@@ -65,7 +67,8 @@ async fn createsuperuser_without_input() {
         assert!(!common.status.success(), "{backend:?}");
         assert!(stderr(&common).contains("too common"), "{backend:?}: {}", stderr(&common));
 
-        let no_username = server.command_with_env(&["createsuperuser", "--no-input"], &[("KEYSTONE_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)]);
+        let no_username =
+            server.command_with_env(&["createsuperuser", "--no-input"], &[("KEYSTONE_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)]);
         assert!(!no_username.status.success(), "{backend:?}");
         assert!(stderr(&no_username).contains("--username"), "{backend:?}: {}", stderr(&no_username));
 

@@ -78,13 +78,7 @@ async fn access_matrix(fixture: &Fixture) {
                 _ => Body::None,
             };
             let response = fixture.send(*role, method.clone(), &path, &body).await;
-            assert_eq!(
-                response.status.as_u16(),
-                *status,
-                "{:?} {target:?} {role:?} {method}: {}",
-                fixture.backend,
-                response.body
-            );
+            assert_eq!(response.status.as_u16(), *status, "{:?} {target:?} {role:?} {method}: {}", fixture.backend, response.body);
         }
     }
 
@@ -109,7 +103,8 @@ async fn representation_and_author(fixture: &Fixture) {
     let backend = fixture.backend;
     let request = fixture.request(fixture.team_a, "Representation request").await;
 
-    let created = fixture.json(Member, Method::POST, "/allocations/comments/", json!({"content": "  Looks good  ", "request": request})).await;
+    let created =
+        fixture.json(Member, Method::POST, "/allocations/comments/", json!({"content": "  Looks good  ", "request": request})).await;
     assert_eq!(created.status.as_u16(), 201, "{backend:?}: {}", created.body);
     let comment = created.json();
     let keys: Vec<&str> = comment.as_object().unwrap().keys().map(String::as_str).collect();
@@ -139,7 +134,12 @@ async fn representation_and_author(fixture: &Fixture) {
 
     // Any existing user may be named as the author.
     let on_behalf = fixture
-        .json(Member, Method::POST, "/allocations/comments/", json!({"content": "For the admin", "request": request, "user": fixture.user(Admin)}))
+        .json(
+            Member,
+            Method::POST,
+            "/allocations/comments/",
+            json!({"content": "For the admin", "request": request, "user": fixture.user(Admin)}),
+        )
         .await;
     assert_eq!(on_behalf.status.as_u16(), 201, "{backend:?}: {}", on_behalf.body);
     assert_eq!(on_behalf.json()["user"], fixture.user(Admin), "{backend:?}");
@@ -165,7 +165,9 @@ async fn representation_and_author(fixture: &Fixture) {
     // Deleting writes a delete entry.
     fixture.expect(Admin, Method::DELETE, &path, &Body::None, 204).await;
     fixture.expect(Staff, Method::GET, &path, &Body::None, 404).await;
-    let deletes = fixture.count(&format!("SELECT COUNT(*) FROM auditlog_logentry WHERE content_type_id = 9 AND object_id = {id} AND action = 2")).await;
+    let deletes = fixture
+        .count(&format!("SELECT COUNT(*) FROM auditlog_logentry WHERE content_type_id = 9 AND object_id = {id} AND action = 2"))
+        .await;
     assert_eq!(deletes, 1, "{backend:?}: one delete entry");
 }
 
@@ -184,7 +186,12 @@ async fn validation(fixture: &Fixture) {
             400,
             json!({"user": ["Invalid pk \"999999\" - object does not exist."], "content": ["This field may not be blank."], "request": ["Invalid pk \"999999\" - object does not exist."]}),
         ),
-        (Staff, json!({"content": "x".repeat(2001), "request": request}), 400, json!({"content": ["Ensure this field has no more than 2000 characters."]})),
+        (
+            Staff,
+            json!({"content": "x".repeat(2001), "request": request}),
+            400,
+            json!({"content": ["Ensure this field has no more than 2000 characters."]}),
+        ),
         (Staff, json!({"content": "x", "request": request, "user": null}), 400, json!({"user": ["This field may not be null."]})),
         (Staff, json!({"content": "x", "request": "abc"}), 400, json!({"request": ["Incorrect type. Expected pk value, received str."]})),
         (Staff, json!({"content": "x", "request": request, "private": "maybe"}), 400, json!({"private": ["Must be a valid boolean."]})),
@@ -195,7 +202,12 @@ async fn validation(fixture: &Fixture) {
         (Member, json!({"content": "x"}), 403, json!({"detail": "You do not have permission to perform this action."})),
         (Member, json!({"content": "x", "request": "abc"}), 403, json!({"detail": "You do not have permission to perform this action."})),
         (Member, json!({"content": "x", "request": 999999}), 403, json!({"detail": "You do not have permission to perform this action."})),
-        (Member, json!({"content": "x", "request": other_team_request}), 403, json!({"detail": "You do not have permission to perform this action."})),
+        (
+            Member,
+            json!({"content": "x", "request": other_team_request}),
+            403,
+            json!({"detail": "You do not have permission to perform this action."}),
+        ),
     ];
     for (role, body, status, expected) in cases {
         let response = fixture.json(role, Method::POST, list, body.clone()).await;

@@ -189,7 +189,12 @@ async fn csrf_exemptions_and_form_tokens() {
 
         // Token authentication is never CSRF-checked, even with a session cookie present.
         let with_token = client
-            .send(client.request(Method::POST, WHOAMI).header("Authorization", format!("Token {token}")).header("Origin", "http://evil.example"))
+            .send(
+                client
+                    .request(Method::POST, WHOAMI)
+                    .header("Authorization", format!("Token {token}"))
+                    .header("Origin", "http://evil.example"),
+            )
             .await;
         assert_eq!(with_token.status, StatusCode::METHOD_NOT_ALLOWED, "{backend:?}: {}", with_token.body);
 
@@ -204,9 +209,8 @@ async fn csrf_exemptions_and_form_tokens() {
         assert_eq!(logout_without_token.body, csrf_failure("CSRF token missing."), "{backend:?}");
 
         // Form bodies may carry the token in `csrfmiddlewaretoken`.
-        let wrong_form = client
-            .send(client.request(Method::POST, WHOAMI).form(&[("csrfmiddlewaretoken", other_secret(&secret).as_str())]))
-            .await;
+        let wrong_form =
+            client.send(client.request(Method::POST, WHOAMI).form(&[("csrfmiddlewaretoken", other_secret(&secret).as_str())])).await;
         assert_eq!(wrong_form.status, StatusCode::FORBIDDEN, "{backend:?}: {}", wrong_form.body);
         assert_eq!(wrong_form.body, csrf_failure("CSRF token from POST incorrect."), "{backend:?}");
         let masked_form = mask_csrf_secret(&secret, &mask(17));
@@ -217,14 +221,19 @@ async fn csrf_exemptions_and_form_tokens() {
         assert_eq!(multipart_probe.status, StatusCode::METHOD_NOT_ALLOWED, "{backend:?}: {}", multipart_probe.body);
 
         let form_login = client
-            .send(client.request(Method::POST, LOGIN).form(&[("username", "alice"), ("password", PASSWORD), ("csrfmiddlewaretoken", secret.as_str())]))
+            .send(client.request(Method::POST, LOGIN).form(&[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("csrfmiddlewaretoken", secret.as_str()),
+            ]))
             .await;
         assert_eq!(form_login.status, StatusCode::OK, "{backend:?}: {}", form_login.body);
         let old_session = client.session.clone();
         client.store_cookies(&form_login);
         assert_ne!(client.session, old_session, "{backend:?}: signing in again kept the session key");
         let old = server.client();
-        let old_whoami = old.send(old.request(Method::GET, WHOAMI).header("Cookie", format!("sessionid={}", old_session.unwrap_or_default()))).await;
+        let old_whoami =
+            old.send(old.request(Method::GET, WHOAMI).header("Cookie", format!("sessionid={}", old_session.unwrap_or_default()))).await;
         assert_eq!(old_whoami.status, StatusCode::UNAUTHORIZED, "{backend:?}: the replaced session still works");
 
         let new_secret = client.csrf.clone().expect("csrftoken was set again");

@@ -45,13 +45,18 @@ fn check<'a>(body: &'a Value, name: &str) -> &'a Value {
 #[tokio::test]
 async fn healthy_with_real_smtp_server() {
     let smtp = SmtpServer::start();
-    let server = TestServer::builder(Backend::Postgres).env("EMAIL_HOST", "127.0.0.1").env("EMAIL_PORT", &smtp.port.to_string()).start().await;
+    let server =
+        TestServer::builder(Backend::Postgres).env("EMAIL_HOST", "127.0.0.1").env("EMAIL_PORT", &smtp.port.to_string()).start().await;
     let client = server.client();
 
     let json = client.get("/health/json/").await;
     assert_eq!(json.status, StatusCode::OK);
     assert_eq!(json.header("content-type"), Some("application/json"));
-    assert!(json.body.starts_with("{\"data\": [{\"check\": \"SMTP\", \"healthy\": true, \"error\": null, \"time_taken\": "), "{}", json.body);
+    assert!(
+        json.body.starts_with("{\"data\": [{\"check\": \"SMTP\", \"healthy\": true, \"error\": null, \"time_taken\": "),
+        "{}",
+        json.body
+    );
     let body = json.json();
     let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|item| item["check"].as_str().unwrap()).collect();
     assert_eq!(names, ["SMTP", "Database", "Storage", "Celery"]);
@@ -113,8 +118,16 @@ async fn metrics_pass_promtool() {
     }
     let metrics = client.get("/metrics/").await;
     assert_eq!(metrics.status, StatusCode::OK);
-    assert!(metrics.body.contains("keystone_http_requests_total{route=\"/users/users/\",method=\"GET\",status=\"401\"} 1"), "{}", metrics.body);
-    assert!(metrics.body.contains("keystone_http_request_duration_seconds_bucket{route=\"/version/\",method=\"GET\",le=\"0.005\"}"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("keystone_http_requests_total{route=\"/users/users/\",method=\"GET\",status=\"401\"} 1"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics.body.contains("keystone_http_request_duration_seconds_bucket{route=\"/version/\",method=\"GET\",le=\"0.005\"}"),
+        "{}",
+        metrics.body
+    );
     assert!(metrics.body.contains("keystone_db_pool_connections{state=\"idle\"}"), "{}", metrics.body);
     promtool_accepts(&metrics.body);
 }
@@ -173,6 +186,7 @@ async fn cluster_nodes_share_one_evaluation() {
             .unwrap_or(0);
     }
     assert_eq!(evaluations, 1, "two nodes and 100 callers must run the checks once");
-    let script = format!("for k in $(redis-cli -h 127.0.0.1 --scan --pattern '{prefix}*'); do redis-cli -h 127.0.0.1 del \"$k\" >/dev/null; done");
+    let script =
+        format!("for k in $(redis-cli -h 127.0.0.1 --scan --pattern '{prefix}*'); do redis-cli -h 127.0.0.1 del \"$k\" >/dev/null; done");
     let _ = Command::new("sh").arg("-c").arg(script).status();
 }

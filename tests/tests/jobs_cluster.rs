@@ -11,8 +11,8 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use keystone_blackbox::{
-    count_rows, free_port, run_keystone, text_rows, wait_until, Backend, RedisMode, TestCluster, TestDatabase, TestServer,
-    COMMAND_TIMEOUT, TEST_SECRET_KEY,
+    count_rows, free_port, run_keystone, text_rows, wait_until, Backend, RedisMode, TestCluster, TestDatabase, TestServer, COMMAND_TIMEOUT,
+    TEST_SECRET_KEY,
 };
 
 /// Serializes the tests that start clusters.
@@ -40,7 +40,9 @@ fn stderr(output: &Output) -> String {
 
 /// Counts the task records of `clear_log_records` runs with `status`.
 async fn scheduled_runs(cluster: &TestCluster, status: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records' AND status = '{status}'");
+    let sql = format!(
+        "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records' AND status = '{status}'"
+    );
     count_rows(cluster.storage(), &sql).await
 }
 
@@ -110,10 +112,12 @@ async fn assert_ticks_enqueued_once(cluster: &TestCluster) -> i64 {
 
     let db = cluster.storage();
     let ticks = count_rows(db, &format!("SELECT COUNT(*) FROM keystone_schedule_tick WHERE task = '{CLEAR_LOG_RECORDS}'")).await;
-    let distinct_ticks = count_rows(db, &format!("SELECT COUNT(DISTINCT tick) FROM keystone_schedule_tick WHERE task = '{CLEAR_LOG_RECORDS}'")).await;
+    let distinct_ticks =
+        count_rows(db, &format!("SELECT COUNT(DISTINCT tick) FROM keystone_schedule_tick WHERE task = '{CLEAR_LOG_RECORDS}'")).await;
     assert_eq!(ticks, distinct_ticks, "a tick is recorded twice in keystone_schedule_tick");
 
-    let records = count_rows(db, "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records'").await;
+    let records =
+        count_rows(db, "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records'").await;
     assert!(records <= ticks, "{records} scheduled task records for {ticks} ticks: a tick ran twice");
     assert!(records >= logged_jobs, "{records} scheduled task records for {logged_jobs} logged enqueues");
     assert!(logged_jobs > 0, "no scheduled run was logged");
@@ -338,7 +342,8 @@ async fn panicking_task_is_retried_then_dead_lettered() {
     // One worker restart per panic, and no other actor restarted or was given up on.
     assert_eq!(cluster.log_lines(&["restarting actor after backoff", "actor=worker-"]).len(), 2, "logs: {}", cluster.logs());
     assert_eq!(cluster.log_lines(&["restarting actor after backoff"]).len(), 2);
-    let restarted = wait_until(Duration::from_secs(5), || async { (cluster.log_lines(&["actor restarted"]).len() == 2).then_some(()) }).await;
+    let restarted =
+        wait_until(Duration::from_secs(5), || async { (cluster.log_lines(&["actor restarted"]).len() == 2).then_some(()) }).await;
     assert!(restarted.is_some(), "logs: {}", cluster.logs());
     assert!(cluster.log_lines(&["giving up on it"]).is_empty());
     assert_eq!(cluster.metric_sum("keystone_actor_restarts_total").await, 2.0);
@@ -422,9 +427,10 @@ async fn run_across_redis_restart(durable: bool) {
     for node in &mut cluster.nodes {
         assert!(node.is_running(), "the node on port {} exited; log: {}", node.port, node.log());
         let log = node.log();
-        let retried = ["failed to claim a job; retrying", "failed to send the node heartbeat", "failed to open a Redis connection, retrying"]
-            .iter()
-            .any(|line| log.contains(line));
+        let retried =
+            ["failed to claim a job; retrying", "failed to send the node heartbeat", "failed to open a Redis connection, retrying"]
+                .iter()
+                .any(|line| log.contains(line));
         assert!(retried, "the node on port {} logged no retry while Redis was down; log: {log}", node.port);
         assert!(log.contains("Redis connection restored"), "the node on port {} did not log the reconnection; log: {log}", node.port);
     }
@@ -467,7 +473,8 @@ async fn single_node_runs_jobs_without_redis() {
     let db = server.storage().await;
 
     let scheduled = wait_until(Duration::from_secs(15), || async {
-        let sql = "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records' AND status = 'SUCCESS'";
+        let sql =
+            "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records' AND status = 'SUCCESS'";
         (count_rows(&db, sql).await >= 2).then_some(())
     })
     .await;
@@ -503,7 +510,8 @@ async fn single_node_runs_jobs_without_redis() {
 
     let elsewhere = tempfile::tempdir().expect("temporary folder");
     let elsewhere = elsewhere.path().display().to_string();
-    let no_node = tokio::task::block_in_place(|| server.command_with_env(&["task", "run", "test_sleep"], &[("KEYSTONE_DATA_DIR", &elsewhere)]));
+    let no_node =
+        tokio::task::block_in_place(|| server.command_with_env(&["task", "run", "test_sleep"], &[("KEYSTONE_DATA_DIR", &elsewhere)]));
     assert!(!no_node.status.success());
     assert!(stderr(&no_node).contains("no running Keystone node answers"), "{}", stderr(&no_node));
     db.close().await;
@@ -524,10 +532,8 @@ fn serve_must_fail(env: &[(String, String)]) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_start_up_checks() {
     let data_dir = tempfile::tempdir().expect("temporary folder");
-    let base = vec![
-        ("KEYSTONE_DATA_DIR".to_string(), data_dir.path().display().to_string()),
-        ("CLUSTER_ENABLE".to_string(), "true".to_string()),
-    ];
+    let base =
+        vec![("KEYSTONE_DATA_DIR".to_string(), data_dir.path().display().to_string()), ("CLUSTER_ENABLE".to_string(), "true".to_string())];
 
     let mut sqlite = base.clone();
     sqlite.push(("SECURE_SECRET_KEY".into(), TEST_SECRET_KEY.into()));

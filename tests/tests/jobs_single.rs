@@ -75,9 +75,21 @@ async fn log_retention_deletes_only_expired_records() {
 
         assert_eq!(count_rows(&db, "SELECT COUNT(*) FROM logging_requestlog WHERE cid = 'old'").await, 0, "{backend:?}");
         assert_eq!(count_rows(&db, "SELECT COUNT(*) FROM logging_requestlog WHERE cid = 'new'").await, 1, "{backend:?}");
-        assert_eq!(count_rows(&db, "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE task_id = 'old-task'").await, 0, "{backend:?}");
-        assert_eq!(count_rows(&db, "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE task_id = 'new-task'").await, 1, "{backend:?}");
-        assert_eq!(count_rows(&db, "SELECT COUNT(*) FROM auditlog_logentry").await, audit_before, "{backend:?}: retention 0 keeps audit records");
+        assert_eq!(
+            count_rows(&db, "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE task_id = 'old-task'").await,
+            0,
+            "{backend:?}"
+        );
+        assert_eq!(
+            count_rows(&db, "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE task_id = 'new-task'").await,
+            1,
+            "{backend:?}"
+        );
+        assert_eq!(
+            count_rows(&db, "SELECT COUNT(*) FROM auditlog_logentry").await,
+            audit_before,
+            "{backend:?}: retention 0 keeps audit records"
+        );
         db.close().await;
     }
 }
@@ -90,11 +102,8 @@ fn fake_slurm_dir() -> std::path::PathBuf {
 async fn update_limits_fans_out_per_enabled_cluster() {
     let fake = tempfile::tempdir().unwrap();
     let path = format!("{}:{}", fake_slurm_dir().display(), std::env::var("PATH").unwrap_or_default());
-    let server = TestServer::builder(Backend::Postgres)
-        .env("PATH", &path)
-        .env("FAKE_SLURM_DIR", &fake.path().display().to_string())
-        .start()
-        .await;
+    let server =
+        TestServer::builder(Backend::Postgres).env("PATH", &path).env("FAKE_SLURM_DIR", &fake.path().display().to_string()).start().await;
     let db = server.storage().await;
     let staff_id = server.create_user("operator", "quiet-lantern-47", true).await;
     let staff = token_client(&server, &db, staff_id).await;
@@ -122,7 +131,10 @@ async fn update_limits_fans_out_per_enabled_cluster() {
         .await;
     assert_eq!(request.status, StatusCode::CREATED, "{}", request.body);
     let allocation = staff
-        .post("/allocations/allocations/", &json!({"requested": 1000, "awarded": 500, "cluster": cluster.json()["id"], "request": request.json()["id"]}))
+        .post(
+            "/allocations/allocations/",
+            &json!({"requested": 1000, "awarded": 500, "cluster": cluster.json()["id"], "request": request.json()["id"]}),
+        )
         .await;
     assert_eq!(allocation.status, StatusCode::CREATED, "{}", allocation.body);
     std::fs::write(fake.path().join("accounts.out"), "root\nphysics-lab\n").unwrap();
@@ -152,11 +164,9 @@ async fn update_limits_fans_out_per_enabled_cluster() {
     let modify = calls.lines().find(|line| line.contains("modify")).unwrap_or_else(|| panic!("no limit was set: {calls}"));
     assert!(modify.contains("account=physics-lab"), "{modify}");
     assert!(modify.contains("GrpTresMins=billing=30000"), "500 active hours are 30,000 minutes: {modify}");
-    let kwargs = count_rows(
-        &db,
-        "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE task_kwargs LIKE '%\"cluster_name\":\"alpha\"%'",
-    )
-    .await;
+    let kwargs =
+        count_rows(&db, "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE task_kwargs LIKE '%\"cluster_name\":\"alpha\"%'")
+            .await;
     assert_eq!(kwargs, 1, "the per-cluster job records its argument");
     db.close().await;
 }
@@ -165,7 +175,8 @@ async fn update_limits_fans_out_per_enabled_cluster() {
 async fn missed_ticks_run_once_after_restart() {
     let mut server = TestServer::builder(Backend::Sqlite).env("KEYSTONE_SCHEDULES", "clear_log_records=*/2 * * * * *").start().await;
     let db = server.storage().await;
-    let runs = "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records' AND status = 'SUCCESS'";
+    let runs =
+        "SELECT COUNT(*) FROM django_celery_results_taskresult WHERE periodic_task_name = 'clear_log_records' AND status = 'SUCCESS'";
     let deadline = Instant::now() + Duration::from_secs(20);
     while count_rows(&db, runs).await < 1 {
         assert!(Instant::now() < deadline, "the schedule never ran: {}", server.log());
@@ -185,7 +196,8 @@ async fn missed_ticks_run_once_after_restart() {
         &format!("SELECT CAST(tick AS TEXT) FROM keystone_schedule_tick WHERE task = 'apps.logging.tasks.clear_log_records' AND tick > {stopped} ORDER BY tick"),
     )
     .await;
-    let ticks: Vec<i64> = ticks.iter().filter_map(|row| row.first().cloned().flatten()).map(|tick| tick.parse().expect("tick is a number")).collect();
+    let ticks: Vec<i64> =
+        ticks.iter().filter_map(|row| row.first().cloned().flatten()).map(|tick| tick.parse().expect("tick is a number")).collect();
     let first = *ticks.first().unwrap_or_else(|| panic!("no tick ran after the restart: {}", server.log()));
     // At least three ticks fell between the stop and the restart; only the latest due one runs,
     // so the first tick recorded after the stop is no earlier than two seconds before restart.

@@ -301,9 +301,16 @@ async fn document_operations_match_reference() {
             let operation = &item[method];
             let query: BTreeSet<String> = operation["parameters"]
                 .as_array()
-                .map(|parameters| parameters.iter().filter(|parameter| parameter["in"] == "query").map(|parameter| parameter["name"].as_str().unwrap().to_string()).collect())
+                .map(|parameters| {
+                    parameters
+                        .iter()
+                        .filter(|parameter| parameter["in"] == "query")
+                        .map(|parameter| parameter["name"].as_str().unwrap().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
-            let mut expected_query: BTreeSet<String> = expected["query"].as_array().unwrap().iter().map(|name| name.as_str().unwrap().to_string()).collect();
+            let mut expected_query: BTreeSet<String> =
+                expected["query"].as_array().unwrap().iter().map(|name| name.as_str().unwrap().to_string()).collect();
             if method == "get" {
                 expected_query = expected_query.difference(&lookup(REMOVED_QUERY_PARAMETERS, path)).cloned().collect();
                 expected_query.extend(lookup(ADDED_QUERY_PARAMETERS, path));
@@ -324,8 +331,12 @@ async fn document_operations_match_reference() {
                 assert_eq!(expected_responses.get(changed.status), Some(&theirs), "CHANGED_RESPONSES entry for {method} {path}");
                 expected_responses.insert(changed.status.to_string(), changed.ours.map(str::to_string));
             }
-            let responses: BTreeMap<String, Option<String>> =
-                operation["responses"].as_object().unwrap().iter().map(|(status, response)| (status.clone(), schema_name(response.get("content")))).collect();
+            let responses: BTreeMap<String, Option<String>> = operation["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(status, response)| (status.clone(), schema_name(response.get("content"))))
+                .collect();
             assert_eq!(responses, expected_responses, "responses of {method} {path}");
         }
     }
@@ -348,7 +359,8 @@ async fn document_schemas_match_reference() {
 
     for name in ours.intersection(&theirs) {
         let our_properties: Vec<&String> = document["components"]["schemas"][name]["properties"].as_object().unwrap().keys().collect();
-        let their_properties: Vec<&str> = reference["schemas"][name].as_array().unwrap().iter().map(|property| property.as_str().unwrap()).collect();
+        let their_properties: Vec<&str> =
+            reference["schemas"][name].as_array().unwrap().iter().map(|property| property.as_str().unwrap()).collect();
         assert_eq!(our_properties, their_properties, "properties of {name}, in order");
     }
 }
@@ -388,7 +400,11 @@ async fn document_is_valid_openapi() {
             let declared: BTreeSet<&str> = operation["parameters"]
                 .as_array()
                 .map(|parameters| {
-                    parameters.iter().filter(|parameter| parameter["in"] == "path" && parameter["required"] == true).map(|parameter| parameter["name"].as_str().unwrap()).collect()
+                    parameters
+                        .iter()
+                        .filter(|parameter| parameter["in"] == "path" && parameter["required"] == true)
+                        .map(|parameter| parameter["name"].as_str().unwrap())
+                        .collect()
                 })
                 .unwrap_or_default();
             assert_eq!(declared, templated, "path parameters of {method} {path}");
@@ -404,7 +420,8 @@ async fn document_is_valid_openapi() {
 /// Runs `openapi-spec-validator` on the YAML document when Python has the package installed
 /// (`pip install openapi-spec-validator`); the structural checks above run either way.
 async fn validate_with_python_tool(client: &Client) {
-    let available = Command::new("python3").args(["-c", "import openapi_spec_validator"]).output().is_ok_and(|output| output.status.success());
+    let available =
+        Command::new("python3").args(["-c", "import openapi_spec_validator"]).output().is_ok_and(|output| output.status.success());
     if !available {
         eprintln!("skipped openapi-spec-validator: the Python package is not installed");
         return;
@@ -413,7 +430,8 @@ async fn validate_with_python_tool(client: &Client) {
     let folder = tempfile::tempdir().expect("failed to create a temporary folder");
     let file = folder.path().join("keystone-openapi.yaml");
     std::fs::write(&file, &yaml.body).expect("failed to write the document");
-    let output = Command::new("python3").args(["-m", "openapi_spec_validator"]).arg(&file).output().expect("failed to run openapi-spec-validator");
+    let output =
+        Command::new("python3").args(["-m", "openapi_spec_validator"]).arg(&file).output().expect("failed to run openapi-spec-validator");
     assert!(
         output.status.success(),
         "openapi-spec-validator rejected the document:\n{}{}",

@@ -117,7 +117,9 @@ async fn access_matrix(fixture: &Fixture) {
                 PublicationList => "/research/publications/".to_string(),
                 Grant if writes => format!("/research/grants/{}/", insert_grant(fixture, team, "Fresh grant", 100).await),
                 Grant => format!("/research/grants/{shared_grant}/"),
-                Publication if writes => format!("/research/publications/{}/", insert_publication(fixture, team, "Fresh paper", None).await),
+                Publication if writes => {
+                    format!("/research/publications/{}/", insert_publication(fixture, team, "Fresh paper", None).await)
+                }
                 Publication => format!("/research/publications/{shared_publication}/"),
             };
             let full = if matches!(target, GrantList | Grant) { grant_body(team) } else { publication_body(team) };
@@ -152,7 +154,14 @@ async fn team_check_runs_first(fixture: &Fixture) {
     fixture.expect(Member, Method::POST, &detail, &team_a, 405).await;
     fixture.expect(Member, Method::PUT, "/research/grants/999999/", &team_a, 404).await;
     // An unknown team passes the check and fails validation.
-    let unknown = fixture.json(Outsider, Method::POST, "/research/grants/", json!({"title": "T", "agency": "A", "amount": 1, "start_date": "2025-01-01", "team": 999999})).await;
+    let unknown = fixture
+        .json(
+            Outsider,
+            Method::POST,
+            "/research/grants/",
+            json!({"title": "T", "agency": "A", "amount": 1, "start_date": "2025-01-01", "team": 999999}),
+        )
+        .await;
     assert_eq!(unknown.status.as_u16(), 400, "{backend:?}: {}", unknown.body);
     assert_eq!(unknown.json(), json!({"team": ["Invalid pk \"999999\" - object does not exist."]}), "{backend:?}");
 
@@ -172,17 +181,42 @@ async fn malformed_bodies(fixture: &Fixture) {
     let backend = fixture.backend;
     let grant = insert_grant(fixture, fixture.team_a, "Malformed grant", 100).await;
     let cases: Vec<(Method, String, Value, Value)> = vec![
-        (Method::POST, "/research/grants/".into(), json!([1, 2]), json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})),
-        (Method::POST, "/research/publications/".into(), json!("text"), json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]})),
-        (Method::PUT, format!("/research/grants/{grant}/"), json!([]), json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})),
+        (
+            Method::POST,
+            "/research/grants/".into(),
+            json!([1, 2]),
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+        ),
+        (
+            Method::POST,
+            "/research/publications/".into(),
+            json!("text"),
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}),
+        ),
+        (
+            Method::PUT,
+            format!("/research/grants/{grant}/"),
+            json!([]),
+            json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
+        ),
         (
             Method::POST,
             "/research/grants/".into(),
             json!({"title": "T", "agency": "A", "amount": 1, "start_date": "2025-01-01", "team": "abc"}),
             json!({"team": ["Incorrect type. Expected pk value, received str."]}),
         ),
-        (Method::PATCH, format!("/research/grants/{grant}/"), json!({"team": [1]}), json!({"team": ["Incorrect type. Expected pk value, received list."]})),
-        (Method::POST, "/research/publications/".into(), json!({"title": "T", "team": 1.5}), json!({"team": ["Incorrect type. Expected pk value, received float."]})),
+        (
+            Method::PATCH,
+            format!("/research/grants/{grant}/"),
+            json!({"team": [1]}),
+            json!({"team": ["Incorrect type. Expected pk value, received list."]}),
+        ),
+        (
+            Method::POST,
+            "/research/publications/".into(),
+            json!({"title": "T", "team": 1.5}),
+            json!({"team": ["Incorrect type. Expected pk value, received float."]}),
+        ),
     ];
     for (method, path, body, expected) in cases {
         let response = fixture.json(Member, method.clone(), &path, body.clone()).await;
@@ -314,11 +348,22 @@ async fn grant_validation(fixture: &Fixture) {
         assert_eq!(response.status.as_u16(), 400, "{backend:?} {body}: {}", response.body);
         assert_eq!(response.json(), expected, "{backend:?} {body}");
     }
-    assert_eq!(fixture.count("SELECT COUNT(*) FROM research_products_grant").await, rows_before, "{backend:?}: rejected grants were stored");
+    assert_eq!(
+        fixture.count("SELECT COUNT(*) FROM research_products_grant").await,
+        rows_before,
+        "{backend:?}: rejected grants were stored"
+    );
 
     // A multipart form: strings everywhere, and an empty optional date means null.
     let form = multipart(
-        &[("title", "Form grant"), ("agency", "Agency"), ("amount", "12.5"), ("start_date", "2025-2-3"), ("end_date", ""), ("team", &fixture.team_a.to_string())],
+        &[
+            ("title", "Form grant"),
+            ("agency", "Agency"),
+            ("amount", "12.5"),
+            ("start_date", "2025-2-3"),
+            ("end_date", ""),
+            ("team", &fixture.team_a.to_string()),
+        ],
         None,
     );
     let created = fixture.expect(Member, Method::POST, list, &form, 201).await;
@@ -329,7 +374,12 @@ async fn grant_validation(fixture: &Fixture) {
     // A full update resets nothing it omits; a partial update changes only what it names.
     let path = format!("{list}{}/", created.json()["id"]);
     let updated = fixture
-        .json(Member, Method::PUT, &path, json!({"title": "Put grant", "agency": "Other", "amount": 5, "start_date": "2024-01-01", "team": fixture.team_a}))
+        .json(
+            Member,
+            Method::PUT,
+            &path,
+            json!({"title": "Put grant", "agency": "Other", "amount": 5, "start_date": "2024-01-01", "team": fixture.team_a}),
+        )
         .await;
     assert_eq!(updated.status.as_u16(), 200, "{backend:?}: {}", updated.body);
     assert_eq!(updated.json()["title"], "Put grant", "{backend:?}");
@@ -368,14 +418,20 @@ async fn publications(fixture: &Fixture) {
     let unchanged = fixture.json(Member, Method::PATCH, &path, json!({"doi": "10.1000/xyz"})).await;
     assert_eq!(unchanged.status.as_u16(), 200, "{backend:?}: keeping its own DOI: {}", unchanged.body);
     fixture.expect(Member, Method::POST, list, &Body::Json(json!({"title": "Empty DOI", "doi": "", "team": fixture.team_a})), 201).await;
-    let empty_again = fixture.json(Member, Method::POST, list, json!({"title": "Empty DOI again", "doi": "", "team": fixture.team_a})).await;
+    let empty_again =
+        fixture.json(Member, Method::POST, list, json!({"title": "Empty DOI again", "doi": "", "team": fixture.team_a})).await;
     assert_eq!(empty_again.json(), taken, "{backend:?}");
     for title in ["No DOI", "No DOI either"] {
         fixture.expect(Member, Method::POST, list, &Body::Json(json!({"title": title, "doi": null, "team": fixture.team_a})), 201).await;
     }
 
     let invalid = fixture
-        .json(Member, Method::POST, list, json!({"doi": "d".repeat(51), "volume": "v".repeat(21), "submitted": "2024-02-30", "team": fixture.team_a}))
+        .json(
+            Member,
+            Method::POST,
+            list,
+            json!({"doi": "d".repeat(51), "volume": "v".repeat(21), "submitted": "2024-02-30", "team": fixture.team_a}),
+        )
         .await;
     assert_eq!(invalid.status.as_u16(), 400, "{backend:?}: {}", invalid.body);
     assert_eq!(
@@ -391,7 +447,10 @@ async fn publications(fixture: &Fixture) {
 
     fixture.expect(Member, Method::DELETE, &path, &Body::None, 204).await;
     let deletes = fixture
-        .count(&format!("SELECT COUNT(*) FROM auditlog_logentry WHERE content_type_id = 11 AND object_id = {} AND action = 2", publication["id"]))
+        .count(&format!(
+            "SELECT COUNT(*) FROM auditlog_logentry WHERE content_type_id = 11 AND object_id = {} AND action = 2",
+            publication["id"]
+        ))
         .await;
     assert_eq!(deletes, 1, "{backend:?}");
 }
@@ -402,7 +461,9 @@ async fn lists(fixture: &Fixture) {
     let mut team_a_papers = Vec::new();
     for index in 0..7 {
         team_a_grants.push(insert_grant(fixture, fixture.team_a, &format!("Listed grant {index}"), 100 * index).await);
-        team_a_papers.push(insert_publication(fixture, fixture.team_a, &format!("Listed paper {index}"), Some(&format!("10.5555/listed.{index}"))).await);
+        team_a_papers.push(
+            insert_publication(fixture, fixture.team_a, &format!("Listed paper {index}"), Some(&format!("10.5555/listed.{index}"))).await,
+        );
     }
     let other_grant = insert_grant(fixture, fixture.team_b, "Listed grant elsewhere", 100).await;
     let other_paper = insert_publication(fixture, fixture.team_b, "Listed paper elsewhere", None).await;
@@ -426,7 +487,8 @@ async fn lists(fixture: &Fixture) {
     assert_eq!(by_amount, [team_a_grants[6], team_a_grants[5], team_a_grants[4]], "{backend:?}");
     let by_year = fixture.get(Member, "/research/grants/?title__startswith=Listed&start_date__year=2024").await;
     assert_eq!(by_year.json()["count"], 7, "{backend:?}");
-    let by_team_filter = result_ids(&fixture.get(Staff, &format!("/research/publications/?title__startswith=Listed&team={}", fixture.team_b)).await);
+    let by_team_filter =
+        result_ids(&fixture.get(Staff, &format!("/research/publications/?title__startswith=Listed&team={}", fixture.team_b)).await);
     assert_eq!(by_team_filter, [other_paper], "{backend:?}");
     let bad_date = fixture.get(Member, "/research/grants/?start_date=soon").await;
     assert_eq!(bad_date.json(), json!({"start_date": ["Enter a valid date."]}), "{backend:?}");

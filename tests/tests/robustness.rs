@@ -119,16 +119,12 @@ async fn garbage_requests_change_nothing() {
             ),
             (
                 "invalid UTF-8 session cookie",
-                b"GET /authentication/whoami/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid=\xff\xfe\r\nConnection: close\r\n\r\n".to_vec(),
+                b"GET /authentication/whoami/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid=\xff\xfe\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
                 401,
                 Some(r#"{"detail":"Authentication credentials were not provided."}"#),
             ),
-            (
-                "invalid UTF-8 host",
-                b"GET /version/ HTTP/1.1\r\nHost: \xff\xfe\r\nConnection: close\r\n\r\n".to_vec(),
-                400,
-                None,
-            ),
+            ("invalid UTF-8 host", b"GET /version/ HTTP/1.1\r\nHost: \xff\xfe\r\nConnection: close\r\n\r\n".to_vec(), 400, None),
             (
                 "invalid UTF-8 correlation id",
                 b"GET /version/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-KEYSTONE-CID: \xff\xfe\r\nConnection: close\r\n\r\n".to_vec(),
@@ -161,7 +157,8 @@ async fn garbage_requests_change_nothing() {
 
         // Oversized and excessive headers: hyper rejects them before Keystone receives them, or
         // drops the connection; either way the server keeps serving.
-        let huge_header = format!("GET /version/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "a".repeat(1 << 20));
+        let huge_header =
+            format!("GET /version/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "a".repeat(1 << 20));
         let many_headers = format!(
             "GET /version/ HTTP/1.1\r\nHost: 127.0.0.1\r\n{}Connection: close\r\n\r\n",
             (0..500).map(|index| format!("X-Header-{index}: {index}\r\n")).collect::<String>()

@@ -49,7 +49,10 @@ async fn sessions_survive_restart() {
         let client = client.with_base_url(server.base_url());
         let whoami = client.get(WHOAMI).await;
         assert_eq!(whoami.status, StatusCode::OK, "{backend:?}: {}", whoami.body);
-        assert!(!server.data_dir.path().join("secret_key").exists(), "{backend:?}: a key file was written although SECURE_SECRET_KEY is set");
+        assert!(
+            !server.data_dir.path().join("secret_key").exists(),
+            "{backend:?}: a key file was written although SECURE_SECRET_KEY is set"
+        );
     }
 }
 

@@ -8,10 +8,8 @@ use keystone_blackbox::{free_port, run_keystone, TestDatabase, BACKENDS, COMMAND
 
 /// Environment for a command on SQLite in `data_dir`, plus `extra`.
 fn sqlite_env(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = vec![
-        ("KEYSTONE_DATA_DIR".to_string(), data_dir.display().to_string()),
-        ("DB_POSTGRES_ENABLE".to_string(), "false".to_string()),
-    ];
+    let mut env =
+        vec![("KEYSTONE_DATA_DIR".to_string(), data_dir.display().to_string()), ("DB_POSTGRES_ENABLE".to_string(), "false".to_string())];
     env.extend(extra.iter().map(|(name, value)| (name.to_string(), value.to_string())));
     env
 }

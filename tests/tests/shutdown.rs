@@ -42,8 +42,10 @@ async fn sigterm_finishes_requests_in_flight() {
 
         let mut finished_after_signal = 0;
         for (index, login) in logins.into_iter().enumerate() {
-            let result = tokio::time::timeout(Duration::from_secs(30), login).await.expect("login did not finish within 30 s").expect("login task");
-            let (status, body, finished) = result.unwrap_or_else(|error| panic!("{backend:?}: login {index} failed during shutdown: {error}"));
+            let result =
+                tokio::time::timeout(Duration::from_secs(30), login).await.expect("login did not finish within 30 s").expect("login task");
+            let (status, body, finished) =
+                result.unwrap_or_else(|error| panic!("{backend:?}: login {index} failed during shutdown: {error}"));
             assert_eq!(status, StatusCode::OK, "{backend:?}: login {index}: {body}");
             assert!(body.contains("\"username\":\"alice\""), "{backend:?}: login {index}: {body}");
             if finished > signalled {

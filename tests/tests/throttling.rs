@@ -72,6 +72,7 @@ async fn ssl_redirect_and_hsts() {
 
 /// Deletes the keys a test wrote to the shared Redis.
 fn clean_redis_prefix(prefix: &str) {
-    let script = format!("for k in $(redis-cli -h 127.0.0.1 --scan --pattern '{prefix}*'); do redis-cli -h 127.0.0.1 del \"$k\" >/dev/null; done");
+    let script =
+        format!("for k in $(redis-cli -h 127.0.0.1 --scan --pattern '{prefix}*'); do redis-cli -h 127.0.0.1 del \"$k\" >/dev/null; done");
     let _ = std::process::Command::new("sh").arg("-c").arg(script).status();
 }

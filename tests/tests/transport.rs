@@ -104,7 +104,9 @@ async fn root_version_config_and_unknown_paths() {
         assert!(unknown.body.contains("<title>Not Found</title>"), "{backend:?}: {}", unknown.body);
         assert_security_headers(&unknown, "unknown path");
 
-        for (path, location) in [("/config", "/config/"), ("/config?page=2", "/config/?page=2"), ("/authentication/whoami", "/authentication/whoami/")] {
+        for (path, location) in
+            [("/config", "/config/"), ("/config?page=2", "/config/?page=2"), ("/authentication/whoami", "/authentication/whoami/")]
+        {
             let redirect = anonymous.get(path).await;
             assert_eq!(redirect.status, StatusCode::MOVED_PERMANENTLY, "{backend:?} {path}");
             assert_eq!(redirect.header("location"), Some(location), "{backend:?} {path}");

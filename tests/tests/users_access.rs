@@ -401,7 +401,14 @@ fn allow_header(target: Target) -> &'static str {
 }
 
 /// Checks one response against the cell's expected status; returns every mismatch.
-async fn check_response(world: &World, target: Target, method: &Method, expected: u16, request: &Prepared, response: &Response) -> Vec<String> {
+async fn check_response(
+    world: &World,
+    target: Target,
+    method: &Method,
+    expected: u16,
+    request: &Prepared,
+    response: &Response,
+) -> Vec<String> {
     let status = response.status.as_u16();
     if status != expected {
         return vec![format!("status {status}, expected {expected}; body: {}", response.body)];

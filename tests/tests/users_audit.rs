@@ -192,7 +192,10 @@ async fn user_lifecycle(backend: Backend) {
     });
     assert_entry(&rows[0], CREATE, &cid, staff_id, &creation);
     let password_pair = rows[0].changes["password"][1].as_str().expect("masked hash");
-    assert!(password_pair.starts_with(&"*".repeat(hash.len() / 2)) && !password_pair.contains("pbkdf2"), "hash not masked: {password_pair}");
+    assert!(
+        password_pair.starts_with(&"*".repeat(hash.len() / 2)) && !password_pair.contains("pbkdf2"),
+        "hash not masked: {password_pair}"
+    );
     assert_history_matches(&created["_history"], &rows, &staff_summary);
 
     // Update: only the fields whose value changed.
@@ -201,7 +204,13 @@ async fn user_lifecycle(backend: Backend) {
     let updated = expect(&staff, Method::PATCH, &path, Some(body), Some(&cid), 200).await;
     let rows = entries(&db, USER, Some(user_id)).await;
     assert_eq!(rows.len(), 2);
-    assert_entry(&rows[0], UPDATE, &cid, staff_id, &json!({"last_name": ["None", "Lovelace"], "email": ["audited@example.org", "ada@example.org"]}));
+    assert_entry(
+        &rows[0],
+        UPDATE,
+        &cid,
+        staff_id,
+        &json!({"last_name": ["None", "Lovelace"], "email": ["audited@example.org", "ada@example.org"]}),
+    );
     assert_history_matches(&updated["_history"], &rows, &staff_summary);
 
     // A password change: old and new hashes, both masked.
@@ -232,14 +241,21 @@ async fn user_lifecycle(backend: Backend) {
     let upper = new_cid().to_uppercase();
     expect(&staff, Method::PATCH, &path, Some(json!({"role": "Engineer", "is_staff": true, "is_active": false})), Some(&upper), 200).await;
     let rows = entries(&db, USER, Some(user_id)).await;
-    assert_entry(&rows[0], UPDATE, &upper, staff_id, &json!({"role": ["Architect", "Engineer"], "is_active": ["True", "False"], "is_staff": ["False", "True"]}));
+    assert_entry(
+        &rows[0],
+        UPDATE,
+        &upper,
+        staff_id,
+        &json!({"role": ["Architect", "Engineer"], "is_active": ["True", "False"], "is_staff": ["False", "True"]}),
+    );
     let fetched = expect(&staff, Method::GET, &path, None, None, 200).await;
     assert_history_matches(&fetched["_history"], &rows, &staff_summary);
 
     // A user with a membership: deleting the user writes entries for both.
     let team = expect(&staff, Method::POST, "/users/teams/", Some(json!({"name": "Leavers"})), None, 201).await;
     let team_id = team["id"].as_i64().expect("team id");
-    let membership = expect(&staff, Method::POST, "/users/memberships/", Some(json!({"team": team_id, "user": user_id, "role": "MB"})), None, 201).await;
+    let membership =
+        expect(&staff, Method::POST, "/users/memberships/", Some(json!({"team": team_id, "user": user_id, "role": "MB"})), None, 201).await;
     let membership_id = membership["id"].as_i64().expect("membership id");
     let final_hash = stored_password(&db, user_id).await;
     let cid = new_cid();
@@ -342,7 +358,8 @@ async fn team_and_membership_lifecycle(backend: Backend) {
     assert_entry(&rows[0], UPDATE, &cid, staff_id, &json!({"role": ["MB", "AD"]}));
     assert_history_matches(&promoted["_history"], &rows, &staff_summary);
     let cid = new_cid();
-    expect(&staff, Method::PUT, &membership_path, Some(json!({"team": team_id, "user": member_ids[1], "role": "AD"})), Some(&cid), 200).await;
+    expect(&staff, Method::PUT, &membership_path, Some(json!({"team": team_id, "user": member_ids[1], "role": "AD"})), Some(&cid), 200)
+        .await;
     let rows = entries(&db, MEMBERSHIP, Some(membership_id)).await;
     assert_entry(&rows[0], UPDATE, &cid, staff_id, &json!({"user": [member_ids[0].to_string(), member_ids[1].to_string()]}));
 
@@ -365,8 +382,7 @@ async fn team_and_membership_lifecycle(backend: Backend) {
     let founded_id = founded["id"].as_i64().expect("team id");
     let team_rows = entries(&db, TEAM, Some(founded_id)).await;
     assert_eq!(team_rows.len(), 1);
-    let founded_creation =
-        json!({"id": ["None", founded_id.to_string()], "name": ["None", "Founders"], "slug": ["None", "founders"], "is_active": ["None", "True"]});
+    let founded_creation = json!({"id": ["None", founded_id.to_string()], "name": ["None", "Founders"], "slug": ["None", "founders"], "is_active": ["None", "True"]});
     assert_entry(&team_rows[0], CREATE, &cid, member_ids[2], &founded_creation);
     let owner_membership = founded["_membership"][0]["id"].as_i64().expect("owner membership");
     let owner_rows = entries(&db, MEMBERSHIP, Some(owner_membership)).await;
@@ -381,14 +397,21 @@ async fn team_and_membership_lifecycle(backend: Backend) {
 
     // Deleting a team writes one delete entry for it and one per membership, all under the
     // deleting request.
-    let joined = expect(&staff, Method::POST, "/users/memberships/", Some(json!({"team": founded_id, "user": member_ids[0], "role": "AD"})), None, 201).await;
+    let joined = expect(
+        &staff,
+        Method::POST,
+        "/users/memberships/",
+        Some(json!({"team": founded_id, "user": member_ids[0], "role": "AD"})),
+        None,
+        201,
+    )
+    .await;
     let joined_id = joined["id"].as_i64().expect("membership id");
     let cid = new_cid();
     expect(&founder, Method::DELETE, &format!("/users/teams/{founded_id}/"), None, Some(&cid), 204).await;
     let team_rows = entries(&db, TEAM, Some(founded_id)).await;
     assert_eq!(team_rows.len(), 2);
-    let team_deletion =
-        json!({"id": [founded_id.to_string(), "None"], "name": ["Founders", "None"], "slug": ["founders", "None"], "is_active": ["True", "None"]});
+    let team_deletion = json!({"id": [founded_id.to_string(), "None"], "name": ["Founders", "None"], "slug": ["founders", "None"], "is_active": ["True", "None"]});
     assert_entry(&team_rows[0], DELETE, &cid, member_ids[2], &team_deletion);
     for (membership, user, role) in [(owner_membership, member_ids[2], "OW"), (joined_id, member_ids[0], "AD")] {
         let rows = entries(&db, MEMBERSHIP, Some(membership)).await;

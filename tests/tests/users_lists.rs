@@ -33,7 +33,8 @@ const FILLER_JOINED: (i32, u32, u32, u32, u32, u32) = (2018, 6, 15, 10, 0, 0);
 const TOTAL_USERS: usize = PEOPLE.len() + FILLERS;
 
 /// Teams: name and whether active.
-const TEAMS: [(&str, bool); 5] = [("Alpha Lab", true), ("Beta Group", false), ("Gamma 100%", true), ("Delta_Team", true), ("Équipe Ω", true)];
+const TEAMS: [(&str, bool); 5] =
+    [("Alpha Lab", true), ("Beta Group", false), ("Gamma 100%", true), ("Delta_Team", true), ("Équipe Ω", true)];
 
 /// Memberships: username, team name, role.
 const MEMBERSHIPS: [(&str, &str, &str); 9] = [
@@ -106,7 +107,16 @@ async fn load(backend: Backend) -> Data {
     for (name, active) in TEAMS {
         team_ids.push((name.to_string(), db.create_team(name, active, None, &audit).await.expect("team created").id));
     }
-    let mut data = Data { staff: server.client(), alice: server.client(), bob: server.client(), server, db, user_ids, team_ids, membership_ids: Vec::new() };
+    let mut data = Data {
+        staff: server.client(),
+        alice: server.client(),
+        bob: server.client(),
+        server,
+        db,
+        user_ids,
+        team_ids,
+        membership_ids: Vec::new(),
+    };
     for (username, team, role) in MEMBERSHIPS {
         let membership = data.db.create_membership(data.user(username), data.team(team), role, &audit).await.expect("membership created");
         data.membership_ids.push(membership.id);
@@ -129,7 +139,11 @@ fn labels(path: &str, page: &Value) -> Vec<String> {
             } else if path.starts_with("/users/teams/") {
                 record["name"].as_str().expect("name").to_string()
             } else {
-                format!("{}/{}", record["_user"]["username"].as_str().expect("username"), record["_team"]["name"].as_str().expect("team name"))
+                format!(
+                    "{}/{}",
+                    record["_user"]["username"].as_str().expect("username"),
+                    record["_team"]["name"].as_str().expect("team name")
+                )
             }
         })
         .collect()
@@ -191,7 +205,9 @@ async fn pagination(data: &Data) {
     let base = format!("{}/users/users/", data.server.base_url());
     let link = |query: &str| json!(format!("{base}?{query}"));
     let all_ids: Vec<i64> = data.user_ids.iter().map(|(_, id)| *id).collect();
-    let page_ids = |page: &Value| -> Vec<i64> { page["results"].as_array().expect("results").iter().map(|user| user["id"].as_i64().expect("id")).collect() };
+    let page_ids = |page: &Value| -> Vec<i64> {
+        page["results"].as_array().expect("results").iter().map(|user| user["id"].as_i64().expect("id")).collect()
+    };
 
     let first = get_page(staff, "/users/users/").await;
     assert_eq!(first["count"], TOTAL_USERS);
@@ -262,19 +278,37 @@ async fn ordering(data: &Data) {
     let cases: Vec<(String, Vec<&str>)> = vec![
         (format!("_order=-id&{named}"), vec!["ivan", "heidi", "grace", "frank.w", "eve_99", "dave", "carol", "bob", "alice", "root"]),
         // NULLs sort last in ascending and first in descending order; later keys break ties.
-        (format!("_order=role,-username&{named}"), vec!["ivan", "frank.w", "eve_99", "alice", "carol", "bob", "root", "heidi", "grace", "dave"]),
-        (format!("_order=-role,username&{named}"), vec!["dave", "grace", "heidi", "root", "bob", "carol", "alice", "eve_99", "frank.w", "ivan"]),
+        (
+            format!("_order=role,-username&{named}"),
+            vec!["ivan", "frank.w", "eve_99", "alice", "carol", "bob", "root", "heidi", "grace", "dave"],
+        ),
+        (
+            format!("_order=-role,username&{named}"),
+            vec!["dave", "grace", "heidi", "root", "bob", "carol", "alice", "eve_99", "frank.w", "ivan"],
+        ),
         // Text sorts by code point: `%` before `0`, `_` before `n`.
         (
             format!("_order=department&{named}"),
             vec!["eve_99", "heidi", "dave", "bob", "grace", "alice", "carol", "frank.w", "ivan", "root"],
         ),
-        (format!("_order=date_joined&{named}"), vec!["ivan", "root", "heidi", "grace", "dave", "alice", "bob", "eve_99", "carol", "frank.w"]),
+        (
+            format!("_order=date_joined&{named}"),
+            vec!["ivan", "root", "heidi", "grace", "dave", "alice", "bob", "eve_99", "carol", "frank.w"],
+        ),
         // Unknown keys, write-only fields and related paths are dropped.
-        (format!("_order=bogus,-username&{named}"), vec!["root", "ivan", "heidi", "grace", "frank.w", "eve_99", "dave", "carol", "bob", "alice"]),
-        (format!("_order=password,-is_staff,display_name&{named}"), vec!["root", "alice", "bob", "carol", "dave", "eve_99", "frank.w", "grace", "heidi", "ivan"]),
+        (
+            format!("_order=bogus,-username&{named}"),
+            vec!["root", "ivan", "heidi", "grace", "frank.w", "eve_99", "dave", "carol", "bob", "alice"],
+        ),
+        (
+            format!("_order=password,-is_staff,display_name&{named}"),
+            vec!["root", "alice", "bob", "carol", "dave", "eve_99", "frank.w", "grace", "heidi", "ivan"],
+        ),
         (format!("_order=bogus&{named}"), vec!["root", "alice", "bob", "carol", "dave", "eve_99", "frank.w", "grace", "heidi", "ivan"]),
-        (format!("_order=-is_active,_membership&{named}"), vec!["root", "alice", "bob", "carol", "eve_99", "frank.w", "grace", "heidi", "ivan", "dave"]),
+        (
+            format!("_order=-is_active,_membership&{named}"),
+            vec!["root", "alice", "bob", "carol", "eve_99", "frank.w", "grace", "heidi", "ivan", "dave"],
+        ),
     ];
     for (query, expected) in cases {
         assert_lists(staff, &format!("/users/users/?{query}"), &expected).await;
@@ -285,7 +319,17 @@ async fn ordering(data: &Data) {
     assert_lists(
         staff,
         "/users/memberships/?_order=-team,role",
-        &["alice/Delta_Team", "frank.w/Delta_Team", "eve_99/Gamma 100%", "carol/Gamma 100%", "alice/Beta Group", "carol/Beta Group", "bob/Alpha Lab", "dave/Alpha Lab", "alice/Alpha Lab"],
+        &[
+            "alice/Delta_Team",
+            "frank.w/Delta_Team",
+            "eve_99/Gamma 100%",
+            "carol/Gamma 100%",
+            "alice/Beta Group",
+            "carol/Beta Group",
+            "bob/Alpha Lab",
+            "dave/Alpha Lab",
+            "alice/Alpha Lab",
+        ],
     )
     .await;
     let default_order: Vec<String> = MEMBERSHIPS.iter().map(|(user, team, _)| format!("{user}/{team}")).collect();
@@ -391,7 +435,9 @@ async fn user_filters(data: &Data) {
 
     // Empty values, unknown parameters, unparsable booleans and the password hash filter the
     // reference offered are all ignored.
-    for query in ["username=", "foo=bar", "is_active=maybe", "password__startswith=pbkdf2", "password=x", "username__bogus=alice", "_unknown=1"] {
+    for query in
+        ["username=", "foo=bar", "is_active=maybe", "password__startswith=pbkdf2", "password=x", "username__bogus=alice", "_unknown=1"]
+    {
         assert_count(staff, &format!("/users/users/?{query}"), TOTAL_USERS).await;
     }
 }
@@ -459,7 +505,10 @@ async fn team_and_membership_filters(data: &Data) {
     let membership_cases: Vec<(String, Vec<&str>)> = vec![
         ("role=OW".into(), vec!["alice/Alpha Lab", "carol/Gamma 100%", "frank.w/Delta_Team"]),
         ("role__in=OW,XX".into(), vec!["alice/Alpha Lab", "carol/Gamma 100%", "frank.w/Delta_Team"]),
-        ("role__not_eq=MB".into(), vec!["alice/Alpha Lab", "alice/Beta Group", "carol/Gamma 100%", "eve_99/Gamma 100%", "frank.w/Delta_Team"]),
+        (
+            "role__not_eq=MB".into(),
+            vec!["alice/Alpha Lab", "alice/Beta Group", "carol/Gamma 100%", "eve_99/Gamma 100%", "frank.w/Delta_Team"],
+        ),
         (format!("team={alpha}"), vec!["alice/Alpha Lab", "bob/Alpha Lab", "dave/Alpha Lab"]),
         (format!("team__in={gamma},{delta}"), vec!["carol/Gamma 100%", "eve_99/Gamma 100%", "frank.w/Delta_Team", "alice/Delta_Team"]),
         (format!("team__not_eq={alpha}&role=MB"), vec!["carol/Beta Group", "alice/Delta_Team"]),
@@ -487,14 +536,20 @@ async fn bad_filter_values(data: &Data) {
         ("/users/users/?date_joined__year=abc".into(), json!({"date_joined__year": ["Enter a number."]})),
         ("/users/users/?last_login__lt=soon".into(), json!({"last_login__lt": ["Enter a valid date/time."]})),
         // Every rejected parameter is reported.
-        ("/users/users/?id=x&date_joined__lt=y".into(), json!({"id": ["Enter a number."], "date_joined__lt": ["Enter a valid date/time."]})),
+        (
+            "/users/users/?id=x&date_joined__lt=y".into(),
+            json!({"id": ["Enter a number."], "date_joined__lt": ["Enter a valid date/time."]}),
+        ),
         ("/users/teams/?id__lt=one".into(), json!({"id__lt": ["Enter a number."]})),
         ("/users/memberships/?team=99999".into(), json!({"team": [invalid_choice]})),
         ("/users/memberships/?team=abc".into(), json!({"team": [invalid_choice]})),
         (format!("/users/memberships/?team__in={alpha},99999"), json!({"team__in": [invalid_choice]})),
         ("/users/memberships/?user__not_eq=99999".into(), json!({"user__not_eq": [invalid_choice]})),
         ("/users/memberships/?role=XX".into(), json!({"role": ["Select a valid choice. XX is not one of the available choices."]})),
-        ("/users/memberships/?role__not_eq=owner".into(), json!({"role__not_eq": ["Select a valid choice. owner is not one of the available choices."]})),
+        (
+            "/users/memberships/?role__not_eq=owner".into(),
+            json!({"role__not_eq": ["Select a valid choice. owner is not one of the available choices."]}),
+        ),
     ];
     for (path, expected) in cases {
         if expected.is_null() {
@@ -554,7 +609,11 @@ async fn detail_filters(data: &Data) {
         (format!("/users/teams/{alpha}/?_search=alpha"), 200, Value::Null),
         (format!("/users/memberships/{owner_membership}/?role=MB"), 404, json!({"detail": "No Membership matches the given query."})),
         (format!("/users/memberships/{owner_membership}/?role=OW"), 200, Value::Null),
-        (format!("/users/memberships/{owner_membership}/?team=99999"), 400, json!({"team": ["Select a valid choice. That choice is not one of the available choices."]})),
+        (
+            format!("/users/memberships/{owner_membership}/?team=99999"),
+            400,
+            json!({"team": ["Select a valid choice. That choice is not one of the available choices."]}),
+        ),
     ];
     for client in [&data.staff, &data.alice] {
         for (path, status, expected) in &cases {

@@ -2,7 +2,10 @@
 //! which authentication, permission, lookup and validation errors win, and that a rejected
 //! write changes nothing, not even the audit log.
 
-use keystone_blackbox::{count_rows, insert_user, send_request, text_rows, token_client, Backend, Client, Response, TestServer, FIXTURE_PASSWORD, REQUEST_TIMEOUT};
+use keystone_blackbox::{
+    count_rows, insert_user, send_request, text_rows, token_client, Backend, Client, Response, TestServer, FIXTURE_PASSWORD,
+    REQUEST_TIMEOUT,
+};
 use keystone_storage::audit::AuditContext;
 use keystone_storage::Database;
 use reqwest::Method;
@@ -94,7 +97,9 @@ async fn setup(backend: Backend) -> Setup {
 
 /// Inserts a group and a permission; returns their ids.
 async fn group_and_permission(db: &Database) -> (i64, i64) {
-    for sql in ["INSERT INTO auth_group (name) VALUES ('auditors')", "INSERT INTO auth_permission (name, codename) VALUES ('Can audit', 'audit')"] {
+    for sql in
+        ["INSERT INTO auth_group (name) VALUES ('auditors')", "INSERT INTO auth_permission (name, codename) VALUES ('Can audit', 'audit')"]
+    {
         match db {
             Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
             Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
@@ -228,12 +233,14 @@ async fn user_update_rules(backend: Backend) {
     assert_eq!(response["is_active"], true);
     assert_eq!(response["groups"], json!([]));
     assert_eq!(response["user_permissions"], json!([]));
-    let stored = text_rows(&db, &format!("SELECT CAST(is_superuser AS TEXT), CAST(is_staff AS TEXT) FROM users_user WHERE id = {plain_id}")).await;
+    let stored =
+        text_rows(&db, &format!("SELECT CAST(is_superuser AS TEXT), CAST(is_staff AS TEXT) FROM users_user WHERE id = {plain_id}")).await;
     assert!(matches!(stored[0][0].as_deref(), Some("false" | "0")), "is_superuser stored as {:?}", stored[0][0]);
     assert!(matches!(stored[0][1].as_deref(), Some("false" | "0")), "is_staff stored as {:?}", stored[0][1]);
     assert_eq!(count_rows(&db, &format!("SELECT COUNT(*) FROM users_user_groups WHERE user_id = {plain_id}")).await, 0);
     assert_eq!(count_rows(&db, &format!("SELECT COUNT(*) FROM users_user_user_permissions WHERE user_id = {plain_id}")).await, 0);
-    expect_status(&plain, Method::PATCH, &path, Some(&json!({"is_superuser": "maybe", "groups": [99], "user_permissions": "x"})), 200).await;
+    expect_status(&plain, Method::PATCH, &path, Some(&json!({"is_superuser": "maybe", "groups": [99], "user_permissions": "x"})), 200)
+        .await;
 
     // PUT needs username and password, even from the record's owner.
     assert_rejected(
@@ -246,12 +253,33 @@ async fn user_update_rules(backend: Backend) {
         json!({"username": ["This field is required."], "password": ["This field is required."]}),
     )
     .await;
-    assert_rejected(&db, &plain, Method::PATCH, &path, &json!({"username": "taken"}), 400, json!({"username": ["user with this username already exists."]})).await;
-    assert_rejected(&db, &plain, Method::PATCH, &path, &json!({"email": "nope"}), 400, json!({"email": ["Enter a valid email address."]})).await;
-    assert_rejected(&db, &plain, Method::PATCH, &path, &json!({"password": "123"}), 400, json!({"non_field_errors": [TOO_SHORT, TOO_COMMON, ENTIRELY_NUMERIC]}))
+    assert_rejected(
+        &db,
+        &plain,
+        Method::PATCH,
+        &path,
+        &json!({"username": "taken"}),
+        400,
+        json!({"username": ["user with this username already exists."]}),
+    )
+    .await;
+    assert_rejected(&db, &plain, Method::PATCH, &path, &json!({"email": "nope"}), 400, json!({"email": ["Enter a valid email address."]}))
         .await;
+    assert_rejected(
+        &db,
+        &plain,
+        Method::PATCH,
+        &path,
+        &json!({"password": "123"}),
+        400,
+        json!({"non_field_errors": [TOO_SHORT, TOO_COMMON, ENTIRELY_NUMERIC]}),
+    )
+    .await;
     // Keeping one's own username is not a duplicate.
-    let renamed = expect_status(&plain, Method::PUT, &path, Some(&json!({"username": "plain", "password": GOOD_PASSWORD, "id": 5000})), 200).await.json();
+    let renamed =
+        expect_status(&plain, Method::PUT, &path, Some(&json!({"username": "plain", "password": GOOD_PASSWORD, "id": 5000})), 200)
+            .await
+            .json();
     assert_eq!(renamed["id"], plain_id);
     assert_eq!(renamed["first_name"], "Kept", "PUT keeps optional fields it does not name");
 
@@ -269,7 +297,16 @@ async fn user_update_rules(backend: Backend) {
     assert_eq!(updated["is_ldap_user"], true);
     assert_eq!(updated["groups"], json!([group]));
     assert_eq!(updated["user_permissions"], json!([permission]));
-    assert_rejected(&db, &staff, Method::PATCH, &path, &json!({"groups": [group, 99]}), 400, json!({"groups": ["Invalid pk \"99\" - object does not exist."]})).await;
+    assert_rejected(
+        &db,
+        &staff,
+        Method::PATCH,
+        &path,
+        &json!({"groups": [group, 99]}),
+        400,
+        json!({"groups": ["Invalid pk \"99\" - object does not exist."]}),
+    )
+    .await;
     assert_rejected(
         &db,
         &staff,
@@ -280,7 +317,16 @@ async fn user_update_rules(backend: Backend) {
         json!({"user_permissions": ["Invalid pk \"99\" - object does not exist."]}),
     )
     .await;
-    assert_rejected(&db, &staff, Method::PATCH, &path, &json!({"is_active": "sometimes"}), 400, json!({"is_active": ["Must be a valid boolean."]})).await;
+    assert_rejected(
+        &db,
+        &staff,
+        Method::PATCH,
+        &path,
+        &json!({"is_active": "sometimes"}),
+        400,
+        json!({"is_active": ["Must be a valid boolean."]}),
+    )
+    .await;
     // A form body sends a list as one text value per entry.
     let form = staff.request(Method::PATCH, &path).form(&[("groups", group.to_string())]);
     let response = tokio::time::timeout(REQUEST_TIMEOUT, staff.send(form)).await.expect("form PATCH answered in time");
@@ -325,13 +371,15 @@ async fn team_messages(backend: Backend) {
         json!({"is_active": ["This field cannot be set to False on new records by non-staff users."]}),
     )
     .await;
-    let quiet = expect_status(&staff, Method::POST, "/users/teams/", Some(&json!({"name": "Quiet Team", "is_active": false})), 201).await.json();
+    let quiet =
+        expect_status(&staff, Method::POST, "/users/teams/", Some(&json!({"name": "Quiet Team", "is_active": false})), 201).await.json();
     assert_eq!(quiet["is_active"], false);
 
     // The slug always derives from the name: accents are folded, other characters dropped, and
     // a slug in the body is ignored.
     for (name, slug) in [("Équipe Über", "equipe-uber"), ("Solar & Wind Lab!", "solar-wind-lab"), ("  Dune   Runners ", "dune-runners")] {
-        let team = expect_status(&staff, Method::POST, "/users/teams/", Some(&json!({"name": name, "slug": "custom-slug"})), 201).await.json();
+        let team =
+            expect_status(&staff, Method::POST, "/users/teams/", Some(&json!({"name": name, "slug": "custom-slug"})), 201).await.json();
         assert_eq!(team["slug"], slug, "slug of {name:?}");
         assert_eq!(team["name"], name.trim(), "stored name of {name:?}");
     }
@@ -349,7 +397,10 @@ async fn team_messages(backend: Backend) {
     let own_path = format!("/users/teams/{own_id}/");
 
     // The name is read-only after creation; PUT restores the is_active default.
-    let renamed = expect_status(&founder, Method::PATCH, &own_path, Some(&json!({"name": "Renamed", "slug": "renamed", "is_active": false})), 200).await.json();
+    let renamed =
+        expect_status(&founder, Method::PATCH, &own_path, Some(&json!({"name": "Renamed", "slug": "renamed", "is_active": false})), 200)
+            .await
+            .json();
     assert_eq!(renamed["name"], "Founders");
     assert_eq!(renamed["slug"], "founders");
     assert_eq!(renamed["is_active"], false);
@@ -360,7 +411,16 @@ async fn team_messages(backend: Backend) {
     assert_eq!(reset["name"], "Founders");
     let kept = expect_status(&founder, Method::PATCH, &own_path, Some(&json!({})), 200).await.json();
     assert_eq!(kept["is_active"], true);
-    assert_rejected(&db, &founder, Method::PATCH, &own_path, &json!({"is_active": "sometimes"}), 400, json!({"is_active": ["Must be a valid boolean."]})).await;
+    assert_rejected(
+        &db,
+        &founder,
+        Method::PATCH,
+        &own_path,
+        &json!({"is_active": "sometimes"}),
+        400,
+        json!({"is_active": ["Must be a valid boolean."]}),
+    )
+    .await;
     assert_rejected(&db, &outsider, Method::PATCH, &own_path, &json!({"is_active": false}), 403, json!({"detail": FORBIDDEN})).await;
     let stored = text_rows(&db, &format!("SELECT name, slug FROM users_team WHERE id = {own_id}")).await;
     assert_eq!(stored, vec![vec![Some("Founders".to_string()), Some("founders".to_string())]]);
@@ -397,7 +457,10 @@ async fn membership_messages(backend: Backend) {
         (json!({"role": "MB", "user": 99999, "team": dormant}), json!({"user": ["Invalid pk \"99999\" - object does not exist."]})),
         (json!({"role": "MB", "user": "abc", "team": dormant}), json!({"user": ["Incorrect type. Expected pk value, received str."]})),
         (json!({"role": "MB", "user": recruit, "team": 99999}), json!({"team": ["Invalid pk \"99999\" - object does not exist."]})),
-        (json!({"role": "MB", "user": recruit, "team": active}), json!({"non_field_errors": ["The fields user, team must make a unique set."]})),
+        (
+            json!({"role": "MB", "user": recruit, "team": active}),
+            json!({"non_field_errors": ["The fields user, team must make a unique set."]}),
+        ),
     ];
     for (body, expected) in cases {
         assert_rejected(&db, &staff, Method::POST, list, &body, 400, expected).await;
@@ -405,7 +468,16 @@ async fn membership_messages(backend: Backend) {
 
     // Non-staff owners of an inactive team may not add members to it; staff may.
     let inactive_message = json!({"team": ["Non-staff cannot create a membership for an inactive team."]});
-    assert_rejected(&db, &chief, Method::POST, list, &json!({"role": "MB", "user": recruit, "team": dormant}), 400, inactive_message.clone()).await;
+    assert_rejected(
+        &db,
+        &chief,
+        Method::POST,
+        list,
+        &json!({"role": "MB", "user": recruit, "team": dormant}),
+        400,
+        inactive_message.clone(),
+    )
+    .await;
     // The same applies when an update moves a membership into the inactive team.
     let chief_path = format!("/users/memberships/{chief_membership}/");
     assert_rejected(&db, &chief, Method::PATCH, &chief_path, &json!({"team": dormant}), 400, inactive_message).await;
@@ -425,16 +497,41 @@ async fn membership_messages(backend: Backend) {
             json!({"team": ["Incorrect type. Expected pk value, received str."]}),
         )
         .await;
-        assert_rejected(&db, client, Method::POST, list, &json!({"role": "MB", "user": recruit, "team": [active]}), 400, json!({"team": ["Incorrect type. Expected pk value, received list."]}))
-            .await;
+        assert_rejected(
+            &db,
+            client,
+            Method::POST,
+            list,
+            &json!({"role": "MB", "user": recruit, "team": [active]}),
+            400,
+            json!({"team": ["Incorrect type. Expected pk value, received list."]}),
+        )
+        .await;
     }
     // A team that does not exist is a field error too: the permission check only applies to
     // teams that exist.
-    assert_rejected(&db, &outsider, Method::POST, list, &json!({"role": "MB", "user": recruit, "team": 99999}), 400, json!({"team": ["Invalid pk \"99999\" - object does not exist."]}))
-        .await;
+    assert_rejected(
+        &db,
+        &outsider,
+        Method::POST,
+        list,
+        &json!({"role": "MB", "user": recruit, "team": 99999}),
+        400,
+        json!({"team": ["Invalid pk \"99999\" - object does not exist."]}),
+    )
+    .await;
 
     let existing_path = format!("/users/memberships/{existing}/");
-    assert_rejected(&db, &chief, Method::PATCH, &existing_path, &json!({"role": "XX"}), 400, json!({"role": ["\"XX\" is not a valid choice."]})).await;
+    assert_rejected(
+        &db,
+        &chief,
+        Method::PATCH,
+        &existing_path,
+        &json!({"role": "XX"}),
+        400,
+        json!({"role": ["\"XX\" is not a valid choice."]}),
+    )
+    .await;
     assert_rejected(
         &db,
         &chief,
@@ -489,7 +586,8 @@ async fn non_object_bodies(backend: Backend) {
         ("owner", &owner, Method::PATCH, format!("/users/memberships/{membership}/")),
         ("staff", &staff, Method::PUT, format!("/users/memberships/{membership}/")),
     ];
-    let bodies = [(json!([1, 2]), "list"), (json!([{"team": team}]), "list"), (json!("text"), "str"), (json!(5), "int"), (json!(true), "bool")];
+    let bodies =
+        [(json!([1, 2]), "list"), (json!([{"team": team}]), "list"), (json!("text"), "str"), (json!(5), "int"), (json!(true), "bool")];
     for (who, client, method, path) in &writes {
         for (body, type_name) in &bodies {
             let expected = json!({"non_field_errors": [format!("Invalid data. Expected a dictionary, but got {type_name}.")]});
@@ -562,9 +660,33 @@ async fn check_order(backend: Backend) {
         ("outsider", &outsider, Method::PATCH, member_path.clone(), json!({"role": "XX"}), 403, forbidden.clone()),
         ("member", &member, Method::PUT, member_path.clone(), json!({"role": "XX"}), 403, forbidden.clone()),
         // Validation last.
-        ("outsider", &outsider, Method::PATCH, own_path.clone(), bad_user.clone(), 400, json!({"username": [USERNAME_INVALID], "email": ["Enter a valid email address."]})),
-        ("owner", &owner, Method::PATCH, format!("/users/teams/{team}/"), json!({"is_active": "maybe"}), 400, json!({"is_active": ["Must be a valid boolean."]})),
-        ("owner", &owner, Method::PATCH, member_path.clone(), json!({"role": "XX"}), 400, json!({"role": ["\"XX\" is not a valid choice."]})),
+        (
+            "outsider",
+            &outsider,
+            Method::PATCH,
+            own_path.clone(),
+            bad_user.clone(),
+            400,
+            json!({"username": [USERNAME_INVALID], "email": ["Enter a valid email address."]}),
+        ),
+        (
+            "owner",
+            &owner,
+            Method::PATCH,
+            format!("/users/teams/{team}/"),
+            json!({"is_active": "maybe"}),
+            400,
+            json!({"is_active": ["Must be a valid boolean."]}),
+        ),
+        (
+            "owner",
+            &owner,
+            Method::PATCH,
+            member_path.clone(),
+            json!({"role": "XX"}),
+            400,
+            json!({"role": ["\"XX\" is not a valid choice."]}),
+        ),
         (
             "staff",
             &staff,
@@ -615,7 +737,13 @@ async fn password_change_ends_sessions(backend: Backend) {
     let whoami = expect_status(&token, Method::GET, "/authentication/whoami/", None, 200).await.json();
     assert_eq!(whoami["username"], "pat");
 
-    let old = send_request(&server.client(), Method::POST, "/authentication/login/", Some(&json!({"username": "pat", "password": FIXTURE_PASSWORD}))).await;
+    let old = send_request(
+        &server.client(),
+        Method::POST,
+        "/authentication/login/",
+        Some(&json!({"username": "pat", "password": FIXTURE_PASSWORD})),
+    )
+    .await;
     assert_eq!(old.status.as_u16(), 400, "the old password still signs in: {}", old.body);
     assert_eq!(old.json(), json!({"non_field_errors": ["Invalid username or password."]}));
     let mut fresh = server.client();

@@ -38,7 +38,13 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Listens on the control socket until `stopped` turns true; removes the socket file then.
-pub fn spawn(path: PathBuf, coordinator: Arc<dyn Coordinator>, db: Database, catalog: Catalog, mut stopped: tokio::sync::watch::Receiver<bool>) {
+pub fn spawn(
+    path: PathBuf,
+    coordinator: Arc<dyn Coordinator>,
+    db: Database,
+    catalog: Catalog,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     let _ = std::fs::remove_file(&path);
     let listener = match UnixListener::bind(&path) {
         Ok(listener) => listener,
@@ -99,9 +105,9 @@ async fn serve_connection(stream: UnixStream, coordinator: Arc<dyn Coordinator>,
 /// Sends one request to the node listening at `path`.
 pub async fn send(path: &Path, request: &ControlRequest) -> anyhow::Result<ControlResponse> {
     use anyhow::Context;
-    let stream = UnixStream::connect(path)
-        .await
-        .with_context(|| format!("no running Keystone node answers on {}; start one with `keystone serve` in this data directory", path.display()))?;
+    let stream = UnixStream::connect(path).await.with_context(|| {
+        format!("no running Keystone node answers on {}; start one with `keystone serve` in this data directory", path.display())
+    })?;
     let (reader, mut writer) = stream.into_split();
     let mut text = serde_json::to_string(request)?;
     text.push('\n');

@@ -49,7 +49,8 @@ fn describe() {
 /// Records one answered request.
 pub fn record_request(route: &'static str, method: &str, status: u16, elapsed: Duration) {
     let method = method.to_string();
-    metrics::counter!("keystone_http_requests_total", "route" => route, "method" => method.clone(), "status" => status.to_string()).increment(1);
+    metrics::counter!("keystone_http_requests_total", "route" => route, "method" => method.clone(), "status" => status.to_string())
+        .increment(1);
     metrics::histogram!("keystone_http_request_duration_seconds", "route" => route, "method" => method).record(elapsed.as_secs_f64());
 }
 
@@ -72,9 +73,9 @@ pub fn spawn_exporter(host: std::net::IpAddr, ports: &[u16], db: Database, shutd
         };
         drop(listener);
         let db = db.clone();
-        let route = warp::path("metrics").and(warp::path::end()).map(move || {
-            warp::reply::with_header(render(&db), "Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        });
+        let route = warp::path("metrics")
+            .and(warp::path::end())
+            .map(move || warp::reply::with_header(render(&db), "Content-Type", "text/plain; version=0.0.4; charset=utf-8"));
         let mut stop = shutdown.clone();
         match warp::serve(route).try_bind_with_graceful_shutdown(address, async move {
             let _ = stop.wait_for(|stopped| *stopped).await;

@@ -286,9 +286,11 @@ async fn enforce_csrf(state: &AppState, request: &Request, identity: &Identity) 
     let form_token = if request.method == Method::POST
         && matches!(request.media_type().as_deref(), Some("application/x-www-form-urlencoded" | "multipart/form-data"))
     {
-        request.parse_body().await.ok().and_then(|body| {
-            body.data.get("csrfmiddlewaretoken").and_then(|value| value.as_str()).map(str::to_string)
-        })
+        request
+            .parse_body()
+            .await
+            .ok()
+            .and_then(|body| body.data.get("csrfmiddlewaretoken").and_then(|value| value.as_str()).map(str::to_string))
     } else {
         None
     };

@@ -13,8 +13,8 @@ use warp::Filter;
 use crate::error::ApiError;
 use crate::http::{add_security_headers, Request};
 use crate::router::{dispatch, Dispatched};
-use keystone_storage::logs::NewRequestLog;
 use crate::state::AppState;
+use keystone_storage::logs::NewRequestLog;
 
 /// Serves the API on `address` until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState, address: SocketAddr) -> anyhow::Result<()> {
@@ -175,4 +175,3 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing requests in flight");
     eprintln!("Shutting down: finishing requests in flight");
 }
-

@@ -77,7 +77,11 @@ pub fn resolve_secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     if path.exists() {
         let key = std::fs::read_to_string(&path).with_context(|| format!("failed to read the secret key file {}", path.display()))?;
         let key = key.trim();
-        anyhow::ensure!(key.len() >= 32, "the secret key file {} holds fewer than 32 characters; delete it to generate a new key", path.display());
+        anyhow::ensure!(
+            key.len() >= 32,
+            "the secret key file {} holds fewer than 32 characters; delete it to generate a new key",
+            path.display()
+        );
         return Ok(key.as_bytes().to_vec());
     }
     let key: String = {

@@ -96,7 +96,8 @@ impl JobStatus {
 
 /// Reads a job's state from the coordinator.
 pub async fn job_status(coordinator: &dyn Coordinator, job_id: &str) -> Result<Option<JobStatus>, String> {
-    let record = coordinator.job(&keystone_cluster::JobId::new(job_id)).await.map_err(|error| format!("failed to read job {job_id}: {error}"))?;
+    let record =
+        coordinator.job(&keystone_cluster::JobId::new(job_id)).await.map_err(|error| format!("failed to read job {job_id}: {error}"))?;
     Ok(record.map(|record| {
         let (state, node) = match record.state {
             keystone_cluster::JobState::Pending => ("pending", None),

@@ -18,7 +18,14 @@ pub struct RecordBase<'a> {
 
 /// Writes (or rewrites) the record of a job; a failure is logged, because the job itself has
 /// run and must not fail for want of its record.
-pub async fn write(db: &Database, base: &RecordBase<'_>, status: &str, started: Option<DateTime<Utc>>, result: Option<String>, error: Option<String>) {
+pub async fn write(
+    db: &Database,
+    base: &RecordBase<'_>,
+    status: &str,
+    started: Option<DateTime<Utc>>,
+    result: Option<String>,
+    error: Option<String>,
+) {
     let record = NewTaskResult {
         task_id: base.job_id.to_string(),
         periodic_task_name: base.payload.periodic_task_name.clone(),

@@ -127,7 +127,13 @@ fn latest_due(schedule: &cron::Schedule, since: DateTime<Utc>, now: DateTime<Utc
     schedule.after(&since).take_while(|tick| *tick <= now).last()
 }
 
-async fn enqueue_due_tick(state: &mut SchedulerState, spec: &TaskSpec, schedule: &cron::Schedule, now: DateTime<Utc>, epoch: u64) -> Result<(), String> {
+async fn enqueue_due_tick(
+    state: &mut SchedulerState,
+    spec: &TaskSpec,
+    schedule: &cron::Schedule,
+    now: DateTime<Utc>,
+    epoch: u64,
+) -> Result<(), String> {
     let context = &state.context;
     let known = match state.last_ticks.get(spec.name) {
         Some(tick) => Some(*tick),
@@ -160,7 +166,8 @@ async fn enqueue_due_tick(state: &mut SchedulerState, spec: &TaskSpec, schedule:
         return Ok(());
     }
     let payload = JobPayload { tick: Some(tick_unix), periodic_task_name: Some(spec.alias.to_string()), ..Default::default() };
-    let job = NewJob::new(spec.name, payload.encode()).with_dedup_key(format!("{}@{tick_unix}", spec.alias)).with_max_attempts(spec.max_attempts);
+    let job =
+        NewJob::new(spec.name, payload.encode()).with_dedup_key(format!("{}@{tick_unix}", spec.alias)).with_max_attempts(spec.max_attempts);
     let outcome = context.coordinator.enqueue_fenced(job, epoch).await.map_err(|error| error.to_string())?;
     record_enqueued(&context.db, outcome.job_id().as_str(), spec.name, &payload).await;
     tracing::info!(task = spec.name, tick = %tick, job_id = %outcome.job_id(), epoch, "enqueued a scheduled run");

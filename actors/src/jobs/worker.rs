@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use keystone_cluster::{ClaimedJob, CoordinationError, CoordinationResult, FailOutcome};
-use rand::Rng;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use rand::Rng;
 
 use crate::jobs::payload::JobPayload;
 use crate::jobs::records::{self, RecordBase};
@@ -120,7 +120,8 @@ async fn execute(context: &JobContext, job: ClaimedJob) {
     };
 
     let started = keystone_storage::now();
-    let base = RecordBase { job_id: job.id.as_str(), task_name: spec.name, payload: &payload, node_id: Some(&context.node_id), created: started };
+    let base =
+        RecordBase { job_id: job.id.as_str(), task_name: spec.name, payload: &payload, node_id: Some(&context.node_id), created: started };
     records::write(&context.db, &base, "STARTED", Some(started), None, None).await;
     tracing::info!(job_id = %job.id, task = spec.name, attempt = job.attempt, node = %context.node_id, "job started");
 
@@ -191,10 +192,22 @@ async fn acknowledge(context: &JobContext, job: &ClaimedJob, result: &str) -> Co
 }
 
 /// Fails the job: retried after a backoff of 2^attempt seconds with jitter, or dead-lettered.
-async fn finish_failed(context: &JobContext, job: &ClaimedJob, payload: &JobPayload, error: String, started: Option<chrono::DateTime<chrono::Utc>>) {
+async fn finish_failed(
+    context: &JobContext,
+    job: &ClaimedJob,
+    payload: &JobPayload,
+    error: String,
+    started: Option<chrono::DateTime<chrono::Utc>>,
+) {
     let backoff = Duration::from_secs(2u64.saturating_pow(job.attempt.min(10))).mul_f64(1.0 + rand::thread_rng().gen_range(0.0..0.25));
     let task_name = context.catalog.find(&job.task).map(|spec| spec.name).unwrap_or(job.task.as_str());
-    let base = RecordBase { job_id: job.id.as_str(), task_name, payload, node_id: Some(&context.node_id), created: started.unwrap_or_else(keystone_storage::now) };
+    let base = RecordBase {
+        job_id: job.id.as_str(),
+        task_name,
+        payload,
+        node_id: Some(&context.node_id),
+        created: started.unwrap_or_else(keystone_storage::now),
+    };
     metrics::counter!("keystone_jobs_failed_total", "task" => job.task.clone()).increment(1);
     match context.coordinator.fail(&job.id, &job.claim_token, error.clone(), backoff).await {
         Ok(FailOutcome::Retried) => {

@@ -18,10 +18,8 @@ impl SlurmClient {
     /// `sacctmgr show -nP account withassoc where parents=root format=Account cluster=<cluster>`.
     /// Real Slurm includes `root` itself.
     pub async fn accounts(&self, cluster: &str) -> Result<BTreeSet<String>, SlurmError> {
-        let mut args: Vec<String> = ["show", "-nP", "account", "withassoc", "where", "parents=root", "format=Account"]
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let mut args: Vec<String> =
+            ["show", "-nP", "account", "withassoc", "where", "parents=root", "format=Account"].into_iter().map(String::from).collect();
         args.push(format!("cluster={cluster}"));
         let stdout = self.run(&self.sacctmgr, &args).await?;
         Ok(parse_accounts(&stdout))

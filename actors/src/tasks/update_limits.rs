@@ -95,7 +95,9 @@ enum AccountError {
     Storage(StorageError),
     Slurm(SlurmError),
     /// An expiring allocation has no awarded amount, so its `final` amount cannot be set.
-    NotAwarded { allocation_id: i64 },
+    NotAwarded {
+        allocation_id: i64,
+    },
 }
 
 impl fmt::Display for AccountError {
@@ -103,10 +105,9 @@ impl fmt::Display for AccountError {
         match self {
             AccountError::Storage(error) => error.fmt(formatter),
             AccountError::Slurm(error) => error.fmt(formatter),
-            AccountError::NotAwarded { allocation_id } => write!(
-                formatter,
-                "resource allocation {allocation_id} has expired without an awarded amount; set its awarded amount"
-            ),
+            AccountError::NotAwarded { allocation_id } => {
+                write!(formatter, "resource allocation {allocation_id} has expired without an awarded amount; set its awarded amount")
+            }
         }
     }
 }
@@ -224,7 +225,12 @@ async fn update_account(
 
     if !team.is_active {
         slurm.set_limit_hours(account, cluster_name, current_usage).await?;
-        tracing::debug!(account, cluster = cluster_name, limit_hours = current_usage, "team is inactive, so its Slurm limit was set to its usage");
+        tracing::debug!(
+            account,
+            cluster = cluster_name,
+            limit_hours = current_usage,
+            "team is inactive, so its Slurm limit was set to its usage"
+        );
         return Ok(AccountOutcome::Locked { limit_hours: current_usage });
     }
 

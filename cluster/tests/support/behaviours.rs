@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use keystone_cluster::{
-    ClaimToken, CoordinationError, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobState, NewJob, NodeInfo, QueueDepth,
-    ReclaimedJob, ThrottleDecision,
+    ClaimToken, CoordinationError, Coordinator, EnqueueOutcome, FailOutcome, JobId, JobState, NewJob, NodeInfo, QueueDepth, ReclaimedJob,
+    ThrottleDecision,
 };
 
 use super::{wait_for, Deployment};

@@ -98,8 +98,15 @@ async fn scan_keys(connection: &mut redis::aio::MultiplexedConnection, pattern: 
     let mut keys = Vec::new();
     let mut cursor = 0_u64;
     loop {
-        let (next, batch): (u64, Vec<String>) =
-            redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000).query_async(connection).await.expect("SCAN of test keys");
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(connection)
+            .await
+            .expect("SCAN of test keys");
         keys.extend(batch);
         if next == 0 {
             return keys;

@@ -40,7 +40,8 @@ impl Database {
     /// Returns a cluster named exactly `name`, other than `except`.
     pub async fn cluster_with_name(&self, name: &str, except: Option<i64>) -> Result<Option<Cluster>, StorageError> {
         let sql = format!("SELECT {CLUSTER_COLUMNS} FROM allocations_cluster WHERE name = $1 AND id <> $2");
-        let cluster = on_backend!(self, pool => sqlx::query_as::<_, Cluster>(&sql).bind(name).bind(except.unwrap_or(0)).fetch_optional(pool).await)?;
+        let cluster =
+            on_backend!(self, pool => sqlx::query_as::<_, Cluster>(&sql).bind(name).bind(except.unwrap_or(0)).fetch_optional(pool).await)?;
         Ok(cluster)
     }
 
@@ -83,7 +84,12 @@ impl Database {
 
     /// Inserts a cluster with its access list and its audit record. A taken name is a
     /// [`StorageError::Conflict`].
-    pub async fn create_cluster(&self, fields: &ClusterFields, access_teams: &[i64], context: &AuditContext) -> Result<Cluster, StorageError> {
+    pub async fn create_cluster(
+        &self,
+        fields: &ClusterFields,
+        access_teams: &[i64],
+        context: &AuditContext,
+    ) -> Result<Cluster, StorageError> {
         let sql = format!(
             "INSERT INTO allocations_cluster (name, description, enabled, access_mode) VALUES ($1, $2, $3, $4) RETURNING {CLUSTER_COLUMNS}"
         );

@@ -72,13 +72,11 @@ macro_rules! replace_links {
             let Some(ids) = ids else { continue };
             sqlx::query(&format!("DELETE FROM {table} WHERE allocationrequest_id = $1")).bind($id).execute(&mut *$tx).await?;
             for linked in ids {
-                sqlx::query(&format!(
-                    "INSERT INTO {table} (allocationrequest_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-                ))
-                .bind($id)
-                .bind(*linked)
-                .execute(&mut *$tx)
-                .await?;
+                sqlx::query(&format!("INSERT INTO {table} (allocationrequest_id, {column}) VALUES ($1, $2) ON CONFLICT DO NOTHING"))
+                    .bind($id)
+                    .bind(*linked)
+                    .execute(&mut *$tx)
+                    .await?;
             }
         }
     }};
@@ -166,7 +164,8 @@ impl Database {
              JOIN research_products_publication p ON p.id = l.publication_id WHERE l.allocationrequest_id IN ({})",
             placeholders(1, request_ids.len())
         );
-        let mut rows = on_backend!(self, pool => bind_ids!(sqlx::query_as::<_, RequestPublication>(&sql), request_ids).fetch_all(pool).await)?;
+        let mut rows =
+            on_backend!(self, pool => bind_ids!(sqlx::query_as::<_, RequestPublication>(&sql), request_ids).fetch_all(pool).await)?;
         rows.sort_by(|a, b| a.title.cmp(&b.title).then(a.id.cmp(&b.id)));
         Ok(rows)
     }
@@ -199,7 +198,8 @@ impl Database {
              WHERE a.request_id IN ({})",
             placeholders(1, request_ids.len())
         );
-        let mut rows = on_backend!(self, pool => bind_ids!(sqlx::query_as::<_, RequestAllocation>(&sql), request_ids).fetch_all(pool).await)?;
+        let mut rows =
+            on_backend!(self, pool => bind_ids!(sqlx::query_as::<_, RequestAllocation>(&sql), request_ids).fetch_all(pool).await)?;
         rows.sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name).then(a.id.cmp(&b.id)));
         Ok(rows)
     }
@@ -344,4 +344,3 @@ impl Database {
         })
     }
 }
-

@@ -55,7 +55,11 @@ impl Database {
     }
 
     /// Inserts a resource allocation and its audit record.
-    pub async fn create_resource_allocation(&self, fields: &AllocationFields, context: &AuditContext) -> Result<ResourceAllocation, StorageError> {
+    pub async fn create_resource_allocation(
+        &self,
+        fields: &AllocationFields,
+        context: &AuditContext,
+    ) -> Result<ResourceAllocation, StorageError> {
         let sql = format!(
             "INSERT INTO allocations_resourceallocation (requested, awarded, final, cluster_id, request_id) \
              VALUES ($1, $2, $3, $4, $5) RETURNING {ALLOCATION_COLUMNS}"

@@ -77,7 +77,12 @@ impl Database {
     }
 
     /// Replaces a review's fields, with an audit record of the changed ones.
-    pub async fn update_review(&self, current: &AllocationReview, fields: &ReviewFields, context: &AuditContext) -> Result<AllocationReview, StorageError> {
+    pub async fn update_review(
+        &self,
+        current: &AllocationReview,
+        fields: &ReviewFields,
+        context: &AuditContext,
+    ) -> Result<AllocationReview, StorageError> {
         let mut changes = Changes::new();
         changes
             .updated("status", current.status.as_str(), fields.status.as_str())

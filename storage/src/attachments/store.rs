@@ -69,10 +69,7 @@ impl FileStore {
     /// name).
     pub fn path_of(&self, stored: &str) -> Option<PathBuf> {
         let name = stored.strip_prefix(FOLDER)?.strip_prefix('/')?;
-        let safe = !name.is_empty()
-            && !name.starts_with('.')
-            && !name.contains(['/', '\\'])
-            && !name.chars().any(char::is_control);
+        let safe = !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']) && !name.chars().any(char::is_control);
         safe.then(|| self.folder.join(name))
     }
 
@@ -178,10 +175,7 @@ fn write_temporary(folder: &Path, data: &[u8]) -> Result<StagedFile, StorageErro
             .map_err(|error| io_error(&format!("write the upload file {}", staged.temporary.display()), error))?;
         return Ok(staged);
     }
-    Err(io_error(
-        "create a temporary upload file",
-        std::io::Error::new(std::io::ErrorKind::AlreadyExists, "every candidate name is taken"),
-    ))
+    Err(io_error("create a temporary upload file", std::io::Error::new(std::io::ErrorKind::AlreadyExists, "every candidate name is taken")))
 }
 
 /// Builds the stored file name for a client's file name.

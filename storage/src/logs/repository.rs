@@ -10,7 +10,8 @@ use crate::{on_backend, placeholders, Database, StorageError};
 const ROWS_PER_INSERT: usize = 500;
 
 const REQUEST_COLUMNS: &str = "id, method, endpoint, response_code, remote_address, timestamp, cid, user_id";
-const AUDIT_COLUMNS: &str = "a.id, c.app_label, c.model, a.object_id, a.action, a.changes, a.cid, a.remote_addr, a.remote_port, a.timestamp, a.actor_id";
+const AUDIT_COLUMNS: &str =
+    "a.id, c.app_label, c.model, a.object_id, a.action, a.changes, a.cid, a.remote_addr, a.remote_port, a.timestamp, a.actor_id";
 const TASK_COLUMNS: &str = "id, task_id, periodic_task_name, task_name, task_args, task_kwargs, status, worker, content_type, \
      content_encoding, result, date_created, date_started, date_done, traceback, meta";
 
@@ -46,8 +47,13 @@ impl Database {
     }
 
     pub async fn audit_logs_by_ids(&self, ids: &[i64]) -> Result<Vec<AuditLogRow>, StorageError> {
-        self.rows_by_ids(&format!("SELECT {AUDIT_COLUMNS} FROM auditlog_logentry a JOIN django_content_type c ON c.id = a.content_type_id WHERE a.id IN"), ids)
-            .await
+        self.rows_by_ids(
+            &format!(
+                "SELECT {AUDIT_COLUMNS} FROM auditlog_logentry a JOIN django_content_type c ON c.id = a.content_type_id WHERE a.id IN"
+            ),
+            ids,
+        )
+        .await
     }
 
     pub async fn task_results_by_ids(&self, ids: &[i64]) -> Result<Vec<TaskResultRow>, StorageError> {
@@ -113,7 +119,8 @@ impl Database {
         ];
         for (index, (sql, before)) in targets.into_iter().enumerate() {
             if let Some(before) = before {
-                counts[index] = on_backend!(self, pool => sqlx::query(sql).bind(before).execute(pool).await.map(|done| done.rows_affected()))?;
+                counts[index] =
+                    on_backend!(self, pool => sqlx::query(sql).bind(before).execute(pool).await.map(|done| done.rows_affected()))?;
             }
         }
         Ok((counts[0], counts[1], counts[2]))

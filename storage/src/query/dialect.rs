@@ -183,10 +183,7 @@ mod tests {
 
     #[test]
     fn date_parts_per_backend() {
-        assert_eq!(
-            date_part(Backend::Postgres, "t.at", true, DatePart::WeekDay),
-            "(EXTRACT(DOW FROM (t.at AT TIME ZONE 'UTC')) + 1)"
-        );
+        assert_eq!(date_part(Backend::Postgres, "t.at", true, DatePart::WeekDay), "(EXTRACT(DOW FROM (t.at AT TIME ZONE 'UTC')) + 1)");
         assert_eq!(date_part(Backend::Postgres, "t.day", false, DatePart::Week), "EXTRACT(WEEK FROM t.day)");
         assert_eq!(date_part(Backend::Sqlite, "t.day", false, DatePart::Week), "CAST(strftime('%V', t.day) AS INTEGER)");
     }

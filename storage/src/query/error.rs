@@ -58,10 +58,8 @@ mod tests {
 
     #[test]
     fn json_groups_messages_by_param() {
-        let errors = vec![
-            ParamError::new(0, "id", ENTER_A_NUMBER.to_string()),
-            ParamError::new(1, "team", INVALID_FOREIGN_KEY.to_string()),
-        ];
+        let errors =
+            vec![ParamError::new(0, "id", ENTER_A_NUMBER.to_string()), ParamError::new(1, "team", INVALID_FOREIGN_KEY.to_string())];
         let body = errors_to_json(&errors);
         assert_eq!(body["id"], serde_json::json!(["Enter a number."]));
         assert_eq!(body["team"][0], INVALID_FOREIGN_KEY);

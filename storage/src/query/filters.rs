@@ -81,10 +81,7 @@ impl Operator {
     }
 
     fn is_negated(self) -> bool {
-        matches!(
-            self,
-            Operator::NotEq | Operator::NotIn | Operator::NotContains | Operator::NotStartsWith | Operator::NotEndsWith
-        )
+        matches!(self, Operator::NotEq | Operator::NotIn | Operator::NotContains | Operator::NotStartsWith | Operator::NotEndsWith)
     }
 }
 
@@ -95,9 +92,7 @@ impl FieldKind {
         let is_date = matches!(self, FieldKind::Date | FieldKind::DateTime);
         match operator {
             Operator::Exact | Operator::NotEq | Operator::In | Operator::NotIn | Operator::IsNull => true,
-            comparison if comparison.is_comparison() => {
-                is_date || matches!(self, FieldKind::Integer | FieldKind::Decimal)
-            }
+            comparison if comparison.is_comparison() => is_date || matches!(self, FieldKind::Integer | FieldKind::Decimal),
             text_match if text_match.is_text_match() => matches!(self, FieldKind::Text | FieldKind::Choice(_)),
             Operator::Part(DatePart::Hour | DatePart::Minute | DatePart::Second) => self == FieldKind::DateTime,
             Operator::Part(_) => is_date,

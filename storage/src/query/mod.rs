@@ -65,11 +65,7 @@ pub struct ParsedQuery {
 impl ListQuery {
     /// Compiles the query parameters of a list request and checks its foreign-key filters, with
     /// one extra query when there are any. Fails with every rejected parameter.
-    pub async fn from_request(
-        database: &Database,
-        resource: &Resource,
-        pairs: &[(String, String)],
-    ) -> Result<ListQuery, QueryError> {
+    pub async fn from_request(database: &Database, resource: &Resource, pairs: &[(String, String)]) -> Result<ListQuery, QueryError> {
         ListQuery::parse(resource, pairs, database.backend()).validate(database).await
     }
 
@@ -166,12 +162,7 @@ impl ParsedQuery {
             Ok(Some(filter)) => {
                 self.query.conditions.push(filter.condition);
                 if let FieldKind::ForeignKey { table } = field.kind {
-                    self.foreign_key_checks.push(ForeignKeyCheck {
-                        param: param.to_string(),
-                        table,
-                        ids: filter.referenced_ids,
-                        position,
-                    });
+                    self.foreign_key_checks.push(ForeignKeyCheck { param: param.to_string(), table, ids: filter.referenced_ids, position });
                 }
             }
             Ok(None) => {}
@@ -231,8 +222,14 @@ mod tests {
         [Field::new("id", "t.id", FieldKind::Integer), Field::new("team", "t.team_id", FieldKind::ForeignKey { table: "users_team" })];
     static SEARCH: [SearchField; 1] = [SearchField::Column("t.name")];
     static KEYS: [OrderKey; 1] = [OrderKey::new("id", "t.id")];
-    static THINGS: Resource =
-        Resource { from: "things t", id_column: "t.id", fields: &FIELDS, search_fields: &SEARCH, order_keys: &KEYS, default_order: &["id"] };
+    static THINGS: Resource = Resource {
+        from: "things t",
+        id_column: "t.id",
+        fields: &FIELDS,
+        search_fields: &SEARCH,
+        order_keys: &KEYS,
+        default_order: &["id"],
+    };
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
@@ -264,8 +261,7 @@ mod tests {
     fn errors_and_checks_are_collected() {
         let request = pairs(&[("team", "4"), ("id", "x"), ("_search", "a\0"), ("team__in", "y")]);
         let parsed = ListQuery::parse(&THINGS, &request, Backend::Sqlite);
-        let reported: Vec<(&str, &str)> =
-            parsed.errors().iter().map(|error| (error.param.as_str(), error.message.as_str())).collect();
+        let reported: Vec<(&str, &str)> = parsed.errors().iter().map(|error| (error.param.as_str(), error.message.as_str())).collect();
         assert_eq!(
             reported,
             [

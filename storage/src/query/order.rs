@@ -67,10 +67,7 @@ mod tests {
             order_by(&things, Some(" -size, name ,bogus"), Backend::Sqlite),
             "t.size DESC NULLS FIRST, t.name ASC NULLS LAST, t.id ASC"
         );
-        assert_eq!(
-            order_by(&things, Some("name"), Backend::Postgres),
-            "t.name COLLATE \"C\" ASC NULLS LAST, t.id ASC"
-        );
+        assert_eq!(order_by(&things, Some("name"), Backend::Postgres), "t.name COLLATE \"C\" ASC NULLS LAST, t.id ASC");
         assert_eq!(order_by(&things, Some("-id"), Backend::Sqlite), "t.id DESC NULLS FIRST");
     }
 

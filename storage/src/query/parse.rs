@@ -6,9 +6,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use regex::Regex;
 
-use super::error::{
-    ENTER_A_NUMBER, ENTER_A_VALID_DATE, ENTER_A_VALID_DATETIME, INVALID_FOREIGN_KEY, NULL_CHARACTERS,
-};
+use super::error::{ENTER_A_NUMBER, ENTER_A_VALID_DATE, ENTER_A_VALID_DATETIME, INVALID_FOREIGN_KEY, NULL_CHARACTERS};
 
 /// Largest decimal exponent accepted in filter values.
 const MAX_EXPONENT: i64 = 100;
@@ -25,8 +23,7 @@ pub struct DecimalNumber {
 /// Python's `Decimal` syntax without the special values: `1`, `-1.5`, `.5`, `5.`, `1e3`, with
 /// single underscores allowed between digits.
 static DECIMAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^([+-])?([0-9](?:_?[0-9])*)?(?:\.([0-9](?:_?[0-9])*)?)?(?:[eE]([+-]?[0-9](?:_?[0-9])*))?$")
-        .expect("valid decimal pattern")
+    Regex::new(r"^([+-])?([0-9](?:_?[0-9])*)?(?:\.([0-9](?:_?[0-9])*)?)?(?:[eE]([+-]?[0-9](?:_?[0-9])*))?$").expect("valid decimal pattern")
 });
 
 impl DecimalNumber {
@@ -159,8 +156,7 @@ pub fn parse_bool(raw: &str) -> Option<bool> {
     }
 }
 
-static DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$").expect("valid date pattern"));
+static DATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$").expect("valid date pattern"));
 
 /// Parses a `YYYY-MM-DD` date (month and day may have one digit).
 pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
@@ -309,10 +305,7 @@ mod tests {
         assert_eq!(parse_text(" "), Ok(None));
         assert_eq!(parse_text("a\0"), Err(NULL_CHARACTERS.to_string()));
         assert_eq!(parse_choice("pi", &["pi", "ad"]), Ok(Some("pi".to_string())));
-        assert_eq!(
-            parse_choice(" pi", &["pi"]),
-            Err("Select a valid choice.  pi is not one of the available choices.".to_string())
-        );
+        assert_eq!(parse_choice(" pi", &["pi"]), Err("Select a valid choice.  pi is not one of the available choices.".to_string()));
         assert_eq!(parse_foreign_key(" 12 "), Ok(Some(12)));
         assert_eq!(parse_foreign_key("1.0"), Err(INVALID_FOREIGN_KEY.to_string()));
     }

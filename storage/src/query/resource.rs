@@ -67,7 +67,9 @@ pub enum FieldKind {
     DateTime,
     Boolean,
     /// An integer column referring to the `id` column of `table`.
-    ForeignKey { table: &'static str },
+    ForeignKey {
+        table: &'static str,
+    },
 }
 
 /// An expression that `_search` terms are matched against.

@@ -168,7 +168,6 @@ impl Database {
     }
 }
 
-
 /// Formats the audit `object_repr` of a grant.
 fn grant_repr(grant: &Grant) -> String {
     format!("Grant #{} - {}", grant.id, short_title(&grant.title))

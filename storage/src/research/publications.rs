@@ -135,7 +135,12 @@ impl Database {
 
     /// Stores the new state of a publication with an audit entry of the changed fields. A DOI
     /// that another publication has is a [`StorageError::Conflict`].
-    pub async fn update_publication(&self, current: &Publication, fields: &PublicationFields, context: &AuditContext) -> Result<Publication, StorageError> {
+    pub async fn update_publication(
+        &self,
+        current: &Publication,
+        fields: &PublicationFields,
+        context: &AuditContext,
+    ) -> Result<Publication, StorageError> {
         let mut changes = Changes::new();
         changes
             .updated("doi", &current.doi, &fields.doi)

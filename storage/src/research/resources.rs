@@ -19,12 +19,8 @@ static GRANT_FIELDS: [Field; 10] = [
     Field::new("team", "g.team_id", FieldKind::ForeignKey { table: "users_team" }),
 ];
 
-static GRANT_SEARCH: [SearchField; 4] = [
-    SearchField::Column("g.title"),
-    SearchField::Column("g.agency"),
-    SearchField::Column("gt.name"),
-    SearchField::Column("g.pi"),
-];
+static GRANT_SEARCH: [SearchField; 4] =
+    [SearchField::Column("g.title"), SearchField::Column("g.agency"), SearchField::Column("gt.name"), SearchField::Column("g.pi")];
 
 static GRANT_ORDER: [OrderKey; 10] = [
     OrderKey::new("id", "g.id"),

@@ -74,15 +74,32 @@ impl SeedData {
     }
 }
 
-const FIRST_NAMES: [&str; 16] =
-    ["Ada", "Grace", "Alan", "Katherine", "Linus", "Barbara", "Dennis", "Frances", "Ken", "Radia", "John", "Margaret", "Édouard", "Zoë", "Søren", "Mei"];
+const FIRST_NAMES: [&str; 16] = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Linus",
+    "Barbara",
+    "Dennis",
+    "Frances",
+    "Ken",
+    "Radia",
+    "John",
+    "Margaret",
+    "Édouard",
+    "Zoë",
+    "Søren",
+    "Mei",
+];
 const LAST_NAMES: [&str; 16] = [
-    "Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Liskov", "Ritchie", "Allen", "Thompson", "Perlman", "Backus", "Hamilton", "Müller",
-    "O'Neil", "García", "Nakamura",
+    "Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Liskov", "Ritchie", "Allen", "Thompson", "Perlman", "Backus", "Hamilton",
+    "Müller", "O'Neil", "García", "Nakamura",
 ];
 const DEPARTMENTS: [&str; 6] = ["Physics", "Chemistry", "Biology", "Computer Science", "Earth Sciences", "Mechanical Engineering"];
 const AGENCIES: [&str; 6] = ["NSF", "NIH", "DOE", "NASA", "DOD", "Moore Foundation"];
-const JOURNALS: [&str; 6] = ["Nature", "Science", "Physical Review Letters", "Journal of Chemical Physics", "Bioinformatics", "SIAM Review"];
+const JOURNALS: [&str; 6] =
+    ["Nature", "Science", "Physical Review Letters", "Journal of Chemical Physics", "Bioinformatics", "SIAM Review"];
 const TOPICS: [&str; 10] = [
     "protein folding",
     "climate ensembles",
@@ -181,7 +198,13 @@ pub fn generate(scale: &SeedScale, password_hash: &str, id_bases: &BTreeMap<&'st
         let id = ids.next("allocations_cluster");
         cluster_ids.push(id);
         let number = cluster_base as usize + index + 1;
-        clusters.push(vec![Int(id), Text(format!("Cluster {number}")), OptionalText(Some(format!("Compute cluster number {number}"))), Bool(true), Text("OP".into())]);
+        clusters.push(vec![
+            Int(id),
+            Text(format!("Cluster {number}")),
+            OptionalText(Some(format!("Compute cluster number {number}"))),
+            Bool(true),
+            Text("OP".into()),
+        ]);
     }
 
     let mut grants = Vec::new();
@@ -302,18 +325,32 @@ pub fn generate(scale: &SeedScale, password_hash: &str, id_bases: &BTreeMap<&'st
                 assignees.push(vec![Int(ids.next("allocations_allocationrequest_assignees")), Int(id), Int(*reviewer)]);
                 if status != "PD" {
                     let reviewed = submitted + Duration::hours(rng.gen_range(1..240));
-                    reviews.push(vec![Int(ids.next("allocations_allocationreview")), Text(status.to_string()), DateTime(reviewed.min(now)), Int(id), Int(*reviewer)]);
+                    reviews.push(vec![
+                        Int(ids.next("allocations_allocationreview")),
+                        Text(status.to_string()),
+                        DateTime(reviewed.min(now)),
+                        Int(id),
+                        Int(*reviewer),
+                    ]);
                 }
             }
 
             for _ in 0..between(&mut rng, scale.comments_per_request) {
                 let by_staff = rng.gen_bool(0.3) && !staff_ids.is_empty();
-                let author = if by_staff { *staff_ids.choose(&mut rng).unwrap_or(&authors[0]) } else { *authors.choose(&mut rng).unwrap_or(&authors[0]) };
+                let author = if by_staff {
+                    *staff_ids.choose(&mut rng).unwrap_or(&authors[0])
+                } else {
+                    *authors.choose(&mut rng).unwrap_or(&authors[0])
+                };
                 let private = by_staff && rng.gen_bool(0.5);
                 let created = submitted + Duration::hours(rng.gen_range(1..500));
                 comments.push(vec![
                     Int(ids.next("allocations_comment")),
-                    Text(if private { "Internal note: check the usage history before approving.".into() } else { format!("Progress update on {topic}.") }),
+                    Text(if private {
+                        "Internal note: check the usage history before approving.".into()
+                    } else {
+                        format!("Progress update on {topic}.")
+                    }),
                     DateTime(created.min(now)),
                     Bool(private),
                     Int(author),
@@ -325,7 +362,22 @@ pub fn generate(scale: &SeedScale, password_hash: &str, id_bases: &BTreeMap<&'st
 
     data.push(
         "users_user",
-        &["id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "department", "role", "is_active", "is_staff", "is_ldap_user", "date_joined"],
+        &[
+            "id",
+            "password",
+            "last_login",
+            "is_superuser",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "department",
+            "role",
+            "is_active",
+            "is_staff",
+            "is_ldap_user",
+            "date_joined",
+        ],
         users,
     );
     data.push("users_team", &["id", "name", "slug", "is_active"], teams);

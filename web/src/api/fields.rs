@@ -276,10 +276,10 @@ pub fn is_valid_email(address: &str) -> bool {
     static LOCAL: OnceLock<Regex> = OnceLock::new();
     static DOMAIN: OnceLock<Regex> = OnceLock::new();
     static LITERAL: OnceLock<Regex> = OnceLock::new();
-    let local = LOCAL.get_or_init(|| Regex::new(r"(?i)^[-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*$").expect("valid regex"));
-    let domain = DOMAIN.get_or_init(|| {
-        Regex::new(r"(?i)^((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+)(?:[a-z0-9-]{2,63})$").expect("valid regex")
-    });
+    let local =
+        LOCAL.get_or_init(|| Regex::new(r"(?i)^[-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*$").expect("valid regex"));
+    let domain =
+        DOMAIN.get_or_init(|| Regex::new(r"(?i)^((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+)(?:[a-z0-9-]{2,63})$").expect("valid regex"));
     let literal = LITERAL.get_or_init(|| Regex::new(r"^\[(\d{1,3}\.){3}\d{1,3}\]$").expect("valid regex"));
     let Some((user, host)) = address.rsplit_once('@') else {
         return false;

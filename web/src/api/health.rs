@@ -77,7 +77,12 @@ mod tests {
 
     fn sample() -> Vec<CheckResult> {
         vec![
-            CheckResult { name: "SMTP".into(), healthy: false, error: Some("Unavailable: Connection refused error".into()), time_taken: 0.5 },
+            CheckResult {
+                name: "SMTP".into(),
+                healthy: false,
+                error: Some("Unavailable: Connection refused error".into()),
+                time_taken: 0.5,
+            },
             CheckResult { name: "Database".into(), healthy: true, error: None, time_taken: 0.0125 },
         ]
     }

@@ -2,11 +2,11 @@
 
 pub mod allocations;
 pub mod authentication;
+pub mod fields;
+pub mod health;
 pub mod listing;
 pub mod loaders;
 pub mod logs;
-pub mod fields;
-pub mod health;
 pub mod research;
 pub mod root;
 pub mod users;
@@ -20,7 +20,8 @@ pub const DETAIL: &[Method] = &[Method::GET, Method::PUT, Method::PATCH, Method:
 pub const READ: &[Method] = &[Method::GET];
 
 /// Routes of every area, matched in order.
-pub static AREAS: &[&[Route]] = &[ROUTES, allocations::ROUTES, allocations::children::ROUTES, research::ROUTES, logs::ROUTES, crate::openapi::ROUTES];
+pub static AREAS: &[&[Route]] =
+    &[ROUTES, allocations::ROUTES, allocations::children::ROUTES, research::ROUTES, logs::ROUTES, crate::openapi::ROUTES];
 
 /// Sign-in, version, configuration and the users area.
 pub static ROUTES: &[Route] = &[
@@ -69,7 +70,6 @@ pub static ROUTES: &[Route] = &[
         permission: allow_all,
         handler: authentication::whoami,
     },
-
     Route {
         path: "/users/users/",
         name: "User List",
@@ -133,7 +133,6 @@ pub static ROUTES: &[Route] = &[
         permission: allow_all,
         handler: users::memberships::role_choices,
     },
-
     Route {
         path: "/health/",
         name: "Health",

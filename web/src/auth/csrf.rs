@@ -87,11 +87,8 @@ mod tests {
 
     fn mask(secret: &str, mask: &str) -> String {
         let position = |byte: u8| ALPHABET.iter().position(|&candidate| candidate == byte).unwrap();
-        let cipher: String = secret
-            .bytes()
-            .zip(mask.bytes())
-            .map(|(s, m)| ALPHABET[(position(s) + position(m)) % ALPHABET.len()] as char)
-            .collect();
+        let cipher: String =
+            secret.bytes().zip(mask.bytes()).map(|(s, m)| ALPHABET[(position(s) + position(m)) % ALPHABET.len()] as char).collect();
         format!("{mask}{cipher}")
     }
 

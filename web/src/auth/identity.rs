@@ -14,7 +14,9 @@ pub enum AuthMethod {
     Anonymous,
     Token,
     /// Session cookie; carries the stored digest so logout can delete it.
-    Session { key_digest: String },
+    Session {
+        key_digest: String,
+    },
 }
 
 /// The authenticated caller, if any.
@@ -66,16 +68,10 @@ async fn token_user(state: &AppState, request: &Request) -> Result<Option<User>,
     let key = match rest.as_slice() {
         [] => return Err(ApiError::AuthenticationFailed("Invalid token header. No credentials provided.".into())),
         [key] => *key,
-        _ => {
-            return Err(ApiError::AuthenticationFailed(
-                "Invalid token header. Token string should not contain spaces.".into(),
-            ))
-        }
+        _ => return Err(ApiError::AuthenticationFailed("Invalid token header. Token string should not contain spaces.".into())),
     };
     let Ok(key) = std::str::from_utf8(key) else {
-        return Err(ApiError::AuthenticationFailed(
-            "Invalid token header. Token string should not contain invalid characters.".into(),
-        ));
+        return Err(ApiError::AuthenticationFailed("Invalid token header. Token string should not contain invalid characters.".into()));
     };
     match state.db.token_owner(key).await? {
         TokenOwner::Active(user) => Ok(Some(*user)),

@@ -27,9 +27,7 @@ pub async fn seed(db: &Database) -> anyhow::Result<()> {
     let total: usize = data.counts().values().sum();
 
     let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template("seeding {bar:40} {pos}/{len} rows {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    bar.set_style(ProgressStyle::with_template("seeding {bar:40} {pos}/{len} rows {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
     let counts = db
         .insert_seed(&data, |table, rows| {
             bar.set_message(table);

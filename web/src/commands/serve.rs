@@ -34,13 +34,21 @@ pub async fn run_server(settings: Settings, db: keystone_storage::Database, bind
         catalog: catalog.clone(),
         slurm: SlurmClient::default(),
     };
-    let node = keystone_actors::Node::start(db.clone(), jobs).await.map_err(|error| anyhow::anyhow!("failed to start the actor system: {error}"))?;
+    let node = keystone_actors::Node::start(db.clone(), jobs)
+        .await
+        .map_err(|error| anyhow::anyhow!("failed to start the actor system: {error}"))?;
     tracing::info!(node = %node_id, cluster = settings.cluster_enable, "node started");
     crate::metrics::install();
     let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     crate::metrics::spawn_exporter(bind.ip(), &settings.files.metrics_ports, db.clone(), background_stopped.clone());
     if !settings.cluster_enable {
-        crate::control::spawn(crate::control::socket_path(&settings.data_dir), coordinator.clone(), db.clone(), catalog, background_stopped);
+        crate::control::spawn(
+            crate::control::socket_path(&settings.data_dir),
+            coordinator.clone(),
+            db.clone(),
+            catalog,
+            background_stopped,
+        );
     }
     let state = AppState::new(Settings::clone(&settings), db.clone(), secret_key, node.health.clone(), coordinator);
     let result = crate::server::serve(state, bind).await;

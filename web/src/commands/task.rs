@@ -81,7 +81,13 @@ impl Target {
     }
 }
 
-async fn run(settings: &Settings, target: &Target, catalog: &Catalog, name: &str, args: BTreeMap<String, String>) -> anyhow::Result<String> {
+async fn run(
+    settings: &Settings,
+    target: &Target,
+    catalog: &Catalog,
+    name: &str,
+    args: BTreeMap<String, String>,
+) -> anyhow::Result<String> {
     let socket = match target {
         Target::Cluster(coordinator) => {
             let db = open_database(settings).await?;

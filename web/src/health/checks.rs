@@ -68,7 +68,9 @@ async fn smtp(state: &AppState) -> Result<(), String> {
         let _ = reader.get_mut().write_all(b"QUIT\r\n").await;
         Ok(())
     };
-    tokio::time::timeout(SMTP_TIMEOUT, session).await.unwrap_or_else(|_| Err("Unavailable: Failed to open connection with SMTP server".to_string()))
+    tokio::time::timeout(SMTP_TIMEOUT, session)
+        .await
+        .unwrap_or_else(|_| Err("Unavailable: Failed to open connection with SMTP server".to_string()))
 }
 
 async fn database(state: &AppState) -> Result<(), String> {
@@ -118,11 +120,8 @@ async fn jobs(state: &AppState) -> Result<(), String> {
 async fn ldap(state: &AppState) -> Result<(), String> {
     let ldap = &state.settings().ldap;
     let uri = ldap.server_uri.as_deref().unwrap_or("");
-    let (default_port, rest) = if let Some(rest) = uri.strip_prefix("ldaps://") {
-        (636, rest)
-    } else {
-        (389, uri.strip_prefix("ldap://").unwrap_or(uri))
-    };
+    let (default_port, rest) =
+        if let Some(rest) = uri.strip_prefix("ldaps://") { (636, rest) } else { (389, uri.strip_prefix("ldap://").unwrap_or(uri)) };
     let authority = rest.split('/').next().unwrap_or("");
     let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) => (host.to_string(), port.parse().unwrap_or(default_port)),

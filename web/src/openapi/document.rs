@@ -219,7 +219,10 @@ mod tests {
     use crate::openapi::types::COMPONENT_PREFIX;
 
     fn served_routes() -> impl Iterator<Item = &'static Route> {
-        crate::api::AREAS.iter().flat_map(|routes| routes.iter()).filter(|route| !crate::openapi::ROUTES.iter().any(|own| own.path == route.path))
+        crate::api::AREAS
+            .iter()
+            .flat_map(|routes| routes.iter())
+            .filter(|route| !crate::openapi::ROUTES.iter().any(|own| own.path == route.path))
     }
 
     /// Collects every `$ref` target under `value`.

@@ -98,7 +98,10 @@ pub fn json_document<'a>(context: &'a Context<'a>) -> BoxFuture<'a, Result<Reply
 pub fn yaml_document<'a>(context: &'a Context<'a>) -> BoxFuture<'a, Result<Reply, ApiError>> {
     Box::pin(async move {
         let rendered: &'static Rendered = &RENDERED;
-        let yaml = rendered.yaml.as_ref().map_err(|error| ApiError::Internal(format!("rendering the OpenAPI document as YAML failed: {error}")))?;
+        let yaml = rendered
+            .yaml
+            .as_ref()
+            .map_err(|error| ApiError::Internal(format!("rendering the OpenAPI document as YAML failed: {error}")))?;
         let media_type = chosen_media_type(context.request, YAML_MEDIA_TYPES);
         Ok(document_reply(media_type, Bytes::from_static(yaml.as_bytes()), "yaml"))
     })

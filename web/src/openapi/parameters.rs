@@ -100,7 +100,9 @@ fn filter_parameter(field: &Field, operator: Operator, name: &str) -> Value {
             "explode": false,
         }),
         Operator::IsNull => json!({"name": name, "in": "query", "required": false, "schema": {"type": "boolean"}}),
-        Operator::Part(part) => json!({"name": name, "in": "query", "required": false, "description": part_description(part), "schema": {"type": "integer"}}),
+        Operator::Part(part) => {
+            json!({"name": name, "in": "query", "required": false, "description": part_description(part), "schema": {"type": "integer"}})
+        }
         Operator::Contains
         | Operator::NotContains
         | Operator::StartsWith
@@ -195,11 +197,13 @@ mod tests {
 
     #[test]
     fn every_applied_filter_is_documented() {
-        let candidates = OPERATORS.iter().map(|(suffix, _)| *suffix).chain(["exact", "iexact", "icontains", "range", "regex", "date", "quarter"]);
+        let candidates =
+            OPERATORS.iter().map(|(suffix, _)| *suffix).chain(["exact", "iexact", "icontains", "range", "regex", "date", "quarter"]);
         let candidates: Vec<&str> = candidates.collect();
         for entry in ROUTE_SCHEMAS {
             let Some(resource) = entry.list else { continue };
-            let documented: Vec<String> = list_parameters(resource).iter().map(|parameter| parameter["name"].as_str().unwrap().to_string()).collect();
+            let documented: Vec<String> =
+                list_parameters(resource).iter().map(|parameter| parameter["name"].as_str().unwrap().to_string()).collect();
             for field in resource.fields {
                 for suffix in &candidates {
                     let name = format!("{}__{suffix}", field.name);

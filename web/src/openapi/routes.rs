@@ -59,7 +59,13 @@ const NOTHING: RouteSchemas = RouteSchemas {
 };
 
 /// Describes a paginated list of `output` records that `POST` adds to with a `create` body.
-const fn collection(path: &'static str, tag: &'static str, list: &'static Resource, output: &'static str, create: &'static str) -> RouteSchemas {
+const fn collection(
+    path: &'static str,
+    tag: &'static str,
+    list: &'static Resource,
+    output: &'static str,
+    create: &'static str,
+) -> RouteSchemas {
     RouteSchemas { path, tag, list: Some(list), output: Content::Schema(output), create: Some(create), ..NOTHING }
 }
 
@@ -132,7 +138,10 @@ pub static ROUTE_SCHEMAS: &[RouteSchemas] = &[
     instance("/allocations/allocations/{id}/", ALLOCATED, "ResourceAllocation", "ResourceAllocationRequest"),
     collection("/allocations/comments/", COMMENTS_TAG, &COMMENTS, "Comment", "CommentRequest"),
     instance("/allocations/comments/{id}/", COMMENTS_TAG, "Comment", "CommentRequest"),
-    RouteSchemas { upload: true, ..collection("/allocations/attachments/", ATTACHMENTS_TAG, &ATTACHMENTS, "Attachment", "AttachmentRequest") },
+    RouteSchemas {
+        upload: true,
+        ..collection("/allocations/attachments/", ATTACHMENTS_TAG, &ATTACHMENTS, "Attachment", "AttachmentRequest")
+    },
     RouteSchemas { upload: true, ..instance("/allocations/attachments/{id}/", ATTACHMENTS_TAG, "Attachment", "AttachmentRequest") },
     RouteSchemas { path: "/allocations/attachments/{id}/download/", tag: ATTACHMENTS_TAG, output: Content::File, ..NOTHING },
     collection("/research/grants/", GRANTS_TAG, &GRANTS, "Grant", "GrantRequest"),

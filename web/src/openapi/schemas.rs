@@ -15,8 +15,8 @@ use keystone_storage::teams::ROLES;
 use serde_json::{json, Value};
 
 use super::types::{
-    boolean, choices, count, date, date_time, decimal, described, email, file, ids, integer, nested, nested_list, nullable, object,
-    one_of, partial, read_only, record, reference, required_text, string, text, write_only,
+    boolean, choices, count, date, date_time, decimal, described, email, file, ids, integer, nested, nested_list, nullable, object, one_of,
+    partial, read_only, record, reference, required_text, string, text, write_only,
 };
 
 /// A component schema: its name and the function that builds it.
@@ -94,7 +94,10 @@ pub fn paginated(item: &str) -> Value {
     record(&[
         ("count", described(integer(), "Number of records that match the query, over all pages.")),
         ("next", described(nullable(json!({"type": "string", "format": "uri"})), "URL of the next page, or null on the last page.")),
-        ("previous", described(nullable(json!({"type": "string", "format": "uri"})), "URL of the previous page, or null on the first page.")),
+        (
+            "previous",
+            described(nullable(json!({"type": "string", "format": "uri"})), "URL of the previous page, or null on the first page."),
+        ),
         ("results", json!({"type": "array", "items": reference(item)})),
     ])
 }
@@ -119,7 +122,10 @@ fn user_summary() -> Value {
         ("first_name", nullable(text(150))),
         ("last_name", nullable(text(150))),
         ("display_name", described(read_only(string()), "`<first> <last>` when both are set, else the first name, else the username.")),
-        ("abbreviation", described(read_only(string()), "Initials of the names, or the first two characters of the username, in upper case.")),
+        (
+            "abbreviation",
+            described(read_only(string()), "Initials of the names, or the first two characters of the username, in upper case."),
+        ),
         ("email", nullable(email(254))),
         ("department", nullable(text(1000))),
         ("role", nullable(text(1000))),
@@ -155,7 +161,10 @@ fn audit_action() -> Value {
 
 /// Describes changed fields as `{field: [old, new]}` with the values as text, or null.
 fn audit_changes() -> Value {
-    described(nullable(json!({"type": "object", "additionalProperties": {"type": "array", "items": string()}})), "Changed fields as `{field: [old, new]}`, values as text.")
+    described(
+        nullable(json!({"type": "object", "additionalProperties": {"type": "array", "items": string()}})),
+        "Changed fields as `{field: [old, new]}`, values as text.",
+    )
 }
 
 fn audit_log_summary() -> Value {
@@ -331,7 +340,13 @@ fn cluster_request() -> Value {
             ("name", required_text(50)),
             ("description", nullable(text(150))),
             ("enabled", json!({"type": "boolean", "default": true})),
-            ("access_mode", described(one_of(ACCESS_MODE_CODES), "`WL` admits only `access_teams`, `BL` admits all teams but those, `OP` admits every team. Defaults to `OP`.")),
+            (
+                "access_mode",
+                described(
+                    one_of(ACCESS_MODE_CODES),
+                    "`WL` admits only `access_teams`, `BL` admits all teams but those, `OP` admits every team. Defaults to `OP`.",
+                ),
+            ),
             ("access_teams", ids()),
         ],
         &["name"],
@@ -546,7 +561,10 @@ fn attachment() -> Value {
 fn attachment_request() -> Value {
     object(
         &[
-            ("file", described(file(), "At most `CONFIG_UPLOAD_SIZE` bytes, of a type listed by `/config/` and guessed from the file name.")),
+            (
+                "file",
+                described(file(), "At most `CONFIG_UPLOAD_SIZE` bytes, of a type listed by `/config/` and guessed from the file name."),
+            ),
             ("name", described(required_text(250), "Defaults to the uploaded file's name.")),
             ("request", integer()),
         ],

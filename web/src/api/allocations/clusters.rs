@@ -83,7 +83,8 @@ async fn list_clusters(context: &Context<'_>) -> Result<Reply, ApiError> {
     let db = &context.state.db;
     let query = compile(context, &CLUSTERS, list_scope(context)?).await?;
     let count = db.count_matching(&CLUSTERS, &query).await?;
-    let clusters: Vec<Cluster> = if query.pagination.offset >= count { Vec::new() } else { db.fetch_page(&CLUSTERS, &query, COLUMNS).await? };
+    let clusters: Vec<Cluster> =
+        if query.pagination.offset >= count { Vec::new() } else { db.fetch_page(&CLUSTERS, &query, COLUMNS).await? };
     let results = clusters_json(context, &clusters).await?;
     Ok(envelope(context, query.pagination, count, results))
 }

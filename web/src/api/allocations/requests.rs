@@ -117,7 +117,12 @@ struct Input {
 
 /// Reads and validates a body. `current` is the stored request of an update, whose dates
 /// count when the body leaves them out.
-async fn read_input(context: &Context<'_>, data: &Map<String, Value>, mode: Mode, current: Option<&AllocationRequest>) -> Result<Input, ApiError> {
+async fn read_input(
+    context: &Context<'_>,
+    data: &Map<String, Value>,
+    mode: Mode,
+    current: Option<&AllocationRequest>,
+) -> Result<Input, ApiError> {
     let db = &context.state.db;
     let form_body = is_form_body(context);
     let mut form = Form::new(data, mode);
@@ -144,7 +149,9 @@ async fn read_input(context: &Context<'_>, data: &Map<String, Value>, mode: Mode
     }
 
     let mut links = RequestLinks::default();
-    for (field, table) in [("assignees", "users_user"), ("publications", "research_products_publication"), ("grants", "research_products_grant")] {
+    for (field, table) in
+        [("assignees", "users_user"), ("publications", "research_products_publication"), ("grants", "research_products_grant")]
+    {
         let Some(ids) = form.primary_keys(field) else { continue };
         let found = db.existing_ids(table, &ids).await?;
         if let Some(missing) = ids.iter().find(|id| !found.contains(id)) {

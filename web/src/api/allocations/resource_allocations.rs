@@ -101,8 +101,11 @@ async fn list_allocations(context: &Context<'_>) -> Result<Reply, ApiError> {
     let db = &context.state.db;
     let query = compile(context, &ALLOCATIONS, list_scope(context)?).await?;
     let total = db.count_matching(&ALLOCATIONS, &query).await?;
-    let rows: Vec<AllocationWithContext> =
-        if query.pagination.offset >= total { Vec::new() } else { db.fetch_page(&ALLOCATIONS, &query, ALLOCATION_WITH_CONTEXT_COLUMNS).await? };
+    let rows: Vec<AllocationWithContext> = if query.pagination.offset >= total {
+        Vec::new()
+    } else {
+        db.fetch_page(&ALLOCATIONS, &query, ALLOCATION_WITH_CONTEXT_COLUMNS).await?
+    };
     let results = allocations_json(context, &rows).await?;
     Ok(envelope(context, query.pagination, total, results))
 }

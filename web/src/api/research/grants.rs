@@ -102,7 +102,12 @@ async fn destroy(context: &Context<'_>, grant: Grant) -> Result<Reply, ApiError>
 
 /// Validates the body in serializer field order and merges it into `current` (for updates).
 /// Optional fields that a full update omits keep their stored values.
-async fn read_fields(context: &Context<'_>, data: &Map<String, Value>, mode: Mode, current: Option<&Grant>) -> Result<GrantFields, ApiError> {
+async fn read_fields(
+    context: &Context<'_>,
+    data: &Map<String, Value>,
+    mode: Mode,
+    current: Option<&Grant>,
+) -> Result<GrantFields, ApiError> {
     let is_form = is_form_body(context);
     let mut form = Form::new(data, mode);
     let title = form.required_text("title", TextRules::required(250));
@@ -137,7 +142,9 @@ async fn read_fields(context: &Context<'_>, data: &Map<String, Value>, mode: Mod
             }
         }
         None => {
-            let (Some(title), Some(agency), Some(amount_cents), Some(start_date), Some(team_id)) = (title, agency, amount, start_date, team) else {
+            let (Some(title), Some(agency), Some(amount_cents), Some(start_date), Some(team_id)) =
+                (title, agency, amount, start_date, team)
+            else {
                 return Err(ApiError::Internal("validated grant input is incomplete".to_string()));
             };
             GrantFields {

@@ -126,7 +126,15 @@ static DATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^([0-9]{4})-([0-9]{
 /// Reads a date field. Outer `None`: absent or invalid; inner `None`: null. In a form or
 /// multipart body an empty value of a nullable field means null, as HTML forms cannot send a
 /// null.
-fn read_date(form: &mut Form<'_>, data: &Map<String, Value>, name: &str, mode: Mode, required: bool, nullable: bool, is_form: bool) -> Nullable<NaiveDate> {
+fn read_date(
+    form: &mut Form<'_>,
+    data: &Map<String, Value>,
+    name: &str,
+    mode: Mode,
+    required: bool,
+    nullable: bool,
+    is_form: bool,
+) -> Nullable<NaiveDate> {
     let Some(value) = data.get(name) else {
         if required && mode == Mode::Full {
             form.error(name, "This field is required.");

@@ -53,7 +53,10 @@ async fn list_teams(context: &Context<'_>) -> Result<Reply, ApiError> {
     } else {
         let caller = context.user()?.id;
         Some(Box::new(move |params| {
-            format!("t.is_active AND EXISTS (SELECT 1 FROM users_membership mm WHERE mm.team_id = t.id AND mm.user_id = {})", params.bind(caller))
+            format!(
+                "t.is_active AND EXISTS (SELECT 1 FROM users_membership mm WHERE mm.team_id = t.id AND mm.user_id = {})",
+                params.bind(caller)
+            )
         }))
     };
     let query = compile(context, &TEAMS, scope).await?;

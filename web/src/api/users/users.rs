@@ -171,10 +171,7 @@ async fn read_input(
     let username = form.required_text("username", TextRules::required(150));
     if let Some(name) = &username {
         if !is_valid_username(name) {
-            form.error(
-                "username",
-                "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
-            );
+            form.error("username", "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
         } else if let Some(other) = db.user_by_username(name).await? {
             if Some(other.id) != existing {
                 form.error("username", "user with this username already exists.");
@@ -214,7 +211,13 @@ async fn read_input(
     Ok(UserInput { changes, raw_password })
 }
 
-async fn check_exist(context: &Context<'_>, form: &mut Form<'_>, field: &str, table: &'static str, ids: Option<&[i64]>) -> Result<(), ApiError> {
+async fn check_exist(
+    context: &Context<'_>,
+    form: &mut Form<'_>,
+    field: &str,
+    table: &'static str,
+    ids: Option<&[i64]>,
+) -> Result<(), ApiError> {
     let Some(ids) = ids else {
         return Ok(());
     };

@@ -275,7 +275,15 @@ fn default_name(base_name: &str) -> String {
 fn content_disposition(name: &str) -> String {
     let fallback: String = name
         .chars()
-        .map(|character| if (character.is_ascii_graphic() && character != '"' && character != '\\') || character == ' ' { character } else { '_' })
+        .map(
+            |character| {
+                if (character.is_ascii_graphic() && character != '"' && character != '\\') || character == ' ' {
+                    character
+                } else {
+                    '_'
+                }
+            },
+        )
         .collect();
     if name.is_ascii() && !name.chars().any(|character| character.is_ascii_control()) {
         return format!("attachment; filename=\"{fallback}\"");

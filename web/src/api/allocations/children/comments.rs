@@ -142,7 +142,12 @@ async fn destroy(context: &Context<'_>, comment: Comment) -> Result<Reply, ApiEr
 /// Validates the body in serializer field order and merges it into `current` (for updates).
 /// A create or full update without `user` makes the caller the author; `private` keeps its
 /// stored value when omitted.
-async fn read_fields(context: &Context<'_>, data: &Map<String, Value>, mode: Mode, current: Option<&Comment>) -> Result<CommentFields, ApiError> {
+async fn read_fields(
+    context: &Context<'_>,
+    data: &Map<String, Value>,
+    mode: Mode,
+    current: Option<&Comment>,
+) -> Result<CommentFields, ApiError> {
     let db = &context.state.db;
     let mut form = Form::new(data, mode);
     let user = form.primary_key("user", false);

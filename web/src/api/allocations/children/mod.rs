@@ -19,7 +19,8 @@ pub static ROUTES: &[Route] = &[
     Route {
         path: "/allocations/comments/",
         name: "Comment List",
-        description: "List comments on the allocation requests of the caller's teams (private comments for staff only), or comment on a request.",
+        description:
+            "List comments on the allocation requests of the caller's teams (private comments for staff only), or comment on a request.",
         methods: LIST,
         access: Access::Authenticated,
         permission: comments::create_permission,
