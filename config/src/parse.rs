@@ -66,7 +66,7 @@ impl<'a> Reader<'a> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "true" | "on" | "ok" | "y" | "yes" | "1" => Ok(true),
             "false" | "off" | "n" | "no" | "0" | "" => Ok(false),
-            _ => Err(SettingsError::invalid(name, &raw, "a boolean: true, yes, on, 1 or false, no, off, 0")),
+            _ => Err(SettingsError::invalid(name, &raw, "a boolean: true, yes, y, on, ok, 1 or false, no, n, off, 0")),
         }
     }
 

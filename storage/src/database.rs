@@ -109,11 +109,16 @@ impl Database {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
+        let created = !path.exists();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .map_err(|cause| StorageError::Connect { target: format!("SQLite file {}", path.display()), cause })?;
+        if created {
+            // The file holds password hashes and API tokens: only its owner may read it.
+            restrict_to_owner(path);
+        }
         Ok(Database::Sqlite(pool))
     }
 
@@ -133,6 +138,20 @@ impl Database {
         Ok(())
     }
 
+    /// Counts the migrations of this backend that the database has not applied; a database
+    /// without Keystone's tables has them all pending.
+    pub async fn pending_migrations(&self) -> Result<usize, StorageError> {
+        let migrator = match self {
+            Database::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+            Database::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+        };
+        let applied: Vec<i64> = on_backend!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await
+        })
+        .unwrap_or_default();
+        Ok(migrator.iter().filter(|migration| !applied.contains(&migration.version)).count())
+    }
+
     /// Runs a trivial query, for health checks and `keystone check`.
     pub async fn ping(&self) -> Result<(), StorageError> {
         on_backend!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
@@ -150,5 +169,22 @@ impl Database {
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
         on_backend!(self, pool => pool.close().await)
+    }
+}
+
+/// Sets a new database file (and its WAL files) to mode 0600.
+fn restrict_to_owner(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            files.push(std::path::PathBuf::from(format!("{}{suffix}", path.display())));
+        }
+        for file in files.iter().filter(|file| file.exists()) {
+            if let Err(error) = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)) {
+                tracing::warn!(path = %file.display(), %error, "failed to restrict the database file to its owner");
+            }
+        }
     }
 }

@@ -101,9 +101,5 @@ pub async fn text_rows(db: &Database, sql: &str) -> Vec<Vec<Option<String>>> {
 
 /// Runs a query that returns one integer, such as `SELECT COUNT(*) FROM users_user`.
 pub async fn count_rows(db: &Database, sql: &str) -> i64 {
-    let result = match db {
-        Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
-        Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await,
-    };
-    result.unwrap_or_else(|error| panic!("SQL failed ({error}): {sql}"))
+    crate::server::query_count(db, sql).await
 }

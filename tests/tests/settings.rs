@@ -109,6 +109,12 @@ async fn check_reports_database() {
         let database = TestDatabase::create(backend, data_dir.path()).await;
         let mut env = database.env();
         env.push(("KEYSTONE_DATA_DIR".to_string(), data_dir.path().display().to_string()));
+        let unmigrated = run_keystone(&["check"], &env, None, COMMAND_TIMEOUT);
+        assert!(!unmigrated.status.success(), "{backend:?}: check passed before migrations");
+        assert!(stderr(&unmigrated).contains("keystone migrate"), "{backend:?}: {}", stderr(&unmigrated));
+        assert!(!data_dir.path().join("keystone.db").exists(), "{backend:?}: check created a database file");
+        let migrate = run_keystone(&["migrate"], &env, None, COMMAND_TIMEOUT);
+        assert!(migrate.status.success(), "{backend:?}: {}", stderr(&migrate));
         let output = run_keystone(&["check"], &env, None, COMMAND_TIMEOUT);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{backend:?}: {}", stderr(&output));
@@ -147,4 +153,25 @@ fn check_names_refused_connection() {
     assert!(message.to_lowercase().contains("refused"), "the cause is missing: {message}");
     assert_eq!(message.matches("pool timed out").count(), 0, "{message}");
     assert!(started.elapsed() < Duration::from_secs(5), "check took {:?} to report a refused connection", started.elapsed());
+}
+
+#[test]
+fn serve_refuses_unmigrated_database() {
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let env = sqlite_env(data_dir.path(), &[]);
+    let port = free_port().to_string();
+    let output = run_keystone(&["serve", "--bind", &format!("127.0.0.1:{port}")], &env, None, COMMAND_TIMEOUT);
+    assert!(!output.status.success(), "serve started on an empty database");
+    assert!(stderr(&output).contains("run `keystone migrate` first"), "{}", stderr(&output));
+}
+
+#[test]
+fn sqlite_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let env = sqlite_env(data_dir.path(), &[]);
+    let output = run_keystone(&["migrate"], &env, None, COMMAND_TIMEOUT);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mode = std::fs::metadata(data_dir.path().join("keystone.db")).expect("database file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the database file holds password hashes and tokens");
 }

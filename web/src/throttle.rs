@@ -30,11 +30,11 @@ pub async fn check(state: &AppState, request: &Request, identity: &Identity) -> 
     let throttle = &state.settings().throttle;
     let mut buckets = Vec::with_capacity(2);
     match &identity.user {
-        Some(user) => buckets.push((format!("throttle:user:{}", user.id), throttle.user)),
+        Some(user) => buckets.push((format!("user:{}", user.id), throttle.user)),
         None => {
             let address = client_key(request);
-            buckets.push((format!("throttle:anon:{address}"), throttle.anon));
-            buckets.push((format!("throttle:user:{address}"), throttle.user));
+            buckets.push((format!("anon:{address}"), throttle.anon));
+            buckets.push((format!("user:{address}"), throttle.user));
         }
     }
     for (key, rate) in buckets {

@@ -48,7 +48,6 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "command failed");
             eprintln!("keystone: {error:#}");
             ExitCode::FAILURE
         }
@@ -63,7 +62,7 @@ fn init_tracing(settings: &Settings, command: &Command) {
         Command::Quickstart { .. } | Command::Migrate | Command::Check => "info",
         _ => settings.logging.app_level.directive(),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn,hyper=warn,warp=warn")));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=error,hyper=warn,warp=warn")));
     // Colour codes only on a terminal: redirected logs (files, journald) stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();

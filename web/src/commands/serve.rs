@@ -15,6 +15,11 @@ use crate::state::{resolve_secret_key, AppState};
 
 pub async fn serve(settings: Settings, bind: SocketAddr) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
+    let pending = db.pending_migrations().await?;
+    if pending > 0 {
+        db.close().await;
+        anyhow::bail!("the database has {pending} migrations to apply; run `keystone migrate` first");
+    }
     run_server(settings, db, bind).await
 }
 

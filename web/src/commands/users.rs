@@ -21,7 +21,7 @@ pub async fn create_superuser(settings: Settings, username: Option<String>, emai
         let password = std::env::var(PASSWORD_VARIABLE)
             .ok()
             .filter(|password| !password.is_empty())
-            .with_context(|| format!("{PASSWORD_VARIABLE} must hold the password with --no-input"))?;
+            .with_context(|| format!("{PASSWORD_VARIABLE} is unset; --no-input reads the new password from it"))?;
         (username, email, password)
     } else {
         ask_details(username, email)?
