@@ -206,7 +206,7 @@ impl Database {
             .deleted("request", &comment.request_id);
         in_transaction!(self, tx => {
             // Writing first makes SQLite take its write lock at the start of the transaction.
-            sqlx::query("DELETE FROM allocations_comment WHERE id = $1").bind(comment.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM allocations_comment WHERE id = $1").bind(comment.id).execute(&mut *tx).await?.rows_affected())?;
             let username: String =
                 sqlx::query_scalar("SELECT username FROM users_user WHERE id = $1").bind(comment.user_id).fetch_one(&mut *tx).await?;
             let repr = comment_repr(comment, &username);

@@ -217,7 +217,7 @@ impl Database {
             .deleted("is_active", &team.is_active);
         in_transaction!(self, tx => {
             audit_membership_deletes!(&mut *tx, context, "m.team_id = $1", team.id)?;
-            sqlx::query("DELETE FROM users_team WHERE id = $1").bind(team.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM users_team WHERE id = $1").bind(team.id).execute(&mut *tx).await?.rows_affected())?;
             insert_audit!(&mut *tx, context, ContentType::Team, team.id, team_repr(team), AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())
         })
@@ -311,7 +311,7 @@ impl Database {
     pub async fn delete_membership(&self, id: i64, context: &AuditContext) -> Result<(), StorageError> {
         in_transaction!(self, tx => {
             audit_membership_deletes!(&mut *tx, context, "m.id = $1", id)?;
-            sqlx::query("DELETE FROM users_membership WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM users_membership WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected())?;
             Ok::<(), StorageError>(())
         })
     }

@@ -258,7 +258,7 @@ impl Database {
         in_transaction!(self, tx => {
             crate::teams::audit_membership_deletes!(&mut *tx, context, "m.user_id = $1", user.id)?;
             insert_audit!(&mut *tx, context, ContentType::User, user.id, user_repr(user), AuditAction::Delete, Some(audit.to_json()))?;
-            sqlx::query("DELETE FROM users_user WHERE id = $1").bind(user.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM users_user WHERE id = $1").bind(user.id).execute(&mut *tx).await?.rows_affected())?;
             Ok::<(), StorageError>(())
         })
     }
@@ -287,6 +287,23 @@ impl Database {
             query.fetch_all(pool).await
         })?;
         Ok((groups, permissions))
+    }
+
+    /// Returns which of `ids` in `table` (a table with a `team_id` column, never client input)
+    /// belong to `team_id`.
+    pub async fn ids_owned_by_team(&self, table: &'static str, ids: &[i64], team_id: i64) -> Result<Vec<i64>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT id FROM {table} WHERE team_id = $1 AND id IN ({})", placeholders(2, ids.len()));
+        let found = on_backend!(self, pool => {
+            let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(team_id);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        Ok(found)
     }
 
     /// Returns which of `ids` exist in `table` (one of Keystone's tables, never client input).

@@ -550,6 +550,8 @@ async fn cluster_start_up_checks() {
 
     let closed_port = free_port();
     postgres.push(("SECURE_SECRET_KEY".into(), TEST_SECRET_KEY.into()));
+    let migrated = tokio::task::block_in_place(|| run_keystone(&["migrate"], &postgres, None, COMMAND_TIMEOUT));
+    assert!(migrated.status.success(), "keystone migrate failed: {}", stderr(&migrated));
     postgres.push(("REDIS_PORT".into(), closed_port.to_string()));
     let output = tokio::task::block_in_place(|| serve_must_fail(&postgres));
     assert!(stderr(&output).contains("Redis"), "{}", stderr(&output));

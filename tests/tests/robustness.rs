@@ -240,3 +240,33 @@ async fn header_bytes_decode_like_reference() {
         assert_eq!(form.body, r#"{"detail":"CSRF Failed: CSRF token from POST has incorrect length."}"#, "{backend:?}");
     }
 }
+
+/// A client that sends its headers and then stalls gets 408 once the body deadline passes,
+/// instead of holding the connection and its buffered bytes forever.
+#[tokio::test]
+async fn stalled_body_times_out() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start(keystone_blackbox::Backend::Sqlite).await;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.expect("connect");
+    let head = b"POST /authentication/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"username\"";
+    stream.write_all(head).await.expect("write");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            let count = stream.read(&mut buffer).await.expect("read");
+            answer.extend_from_slice(&buffer[..count]);
+            if count == 0 || answer.windows(4).any(|window| window == b"\r\n\r\n") && answer.ends_with(b"}") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer to a stalled body within 60 s");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "answer to a stalled body: {text}");
+    assert!(text.contains("did not arrive within 30 seconds"), "answer to a stalled body: {text}");
+    assert!(started.elapsed() >= Duration::from_secs(25), "answered after {:?}, before the deadline", started.elapsed());
+    assert_still_answers(&server, "after the stalled body").await;
+}

@@ -428,6 +428,34 @@ async fn team_and_membership_lifecycle(backend: Backend) {
     db.close().await;
 }
 
+/// Several clients deleting the same team at once: one delete succeeds and writes the one delete
+/// entry; the others answer 404 and write nothing.
+async fn concurrent_deletes(backend: Backend) {
+    let Setup { server: _server, db, staff, .. } = setup(backend).await;
+    for round in 0..8 {
+        let team = expect(&staff, Method::POST, "/users/teams/", Some(json!({"name": format!("Doomed {round}")})), None, 201).await;
+        let team_id = team["id"].as_i64().expect("team id");
+        let path = format!("/users/teams/{team_id}/");
+        let attempts = (0..4).map(|_| send_with_cid(&staff, Method::DELETE, &path, None, None));
+        let statuses: Vec<u16> = futures::future::join_all(attempts).await.iter().map(|response| response.status.as_u16()).collect();
+        assert_eq!(statuses.iter().filter(|status| **status == 204).count(), 1, "statuses of one team's deletes: {statuses:?}");
+        assert!(statuses.iter().all(|status| *status == 204 || *status == 404), "statuses of one team's deletes: {statuses:?}");
+        let deletes = entries(&db, TEAM, Some(team_id)).await.into_iter().filter(|entry| entry.action == DELETE).count();
+        assert_eq!(deletes, 1, "delete entries for team {team_id}");
+    }
+    db.close().await;
+}
+
+#[tokio::test]
+async fn concurrent_deletes_sqlite() {
+    concurrent_deletes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_deletes_postgres() {
+    concurrent_deletes(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn user_audit_sqlite() {
     user_lifecycle(Backend::Sqlite).await;

@@ -45,6 +45,10 @@ pub fn spawn(
     catalog: Catalog,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
+    if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+        tracing::warn!(path = %path.display(), "another node answers on the control socket of this data directory; leaving it in place");
+        return;
+    }
     let _ = std::fs::remove_file(&path);
     let listener = match UnixListener::bind(&path) {
         Ok(listener) => listener,

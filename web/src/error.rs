@@ -35,6 +35,8 @@ pub enum ApiError {
     NotAcceptable,
     /// 409: the change conflicts with other records.
     Conflict(String),
+    /// 408: the body did not arrive within the given seconds.
+    RequestTimeout(u64),
     /// 413: the body exceeds the size limit.
     PayloadTooLarge(u64),
     /// 415 for the request's content type.
@@ -62,6 +64,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -93,6 +96,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(method) => detail(format!("Method \"{method}\" not allowed.")),
             ApiError::NotAcceptable => detail("Could not satisfy the request Accept header.".into()),
             ApiError::Conflict(message) => detail(message),
+            ApiError::RequestTimeout(seconds) => detail(format!("The request body did not arrive within {seconds} seconds.")),
             ApiError::PayloadTooLarge(limit) => detail(format!("Request body exceeds the limit of {limit} bytes.")),
             ApiError::UnsupportedMediaType(media) => detail(format!("Unsupported media type \"{media}\" in request.")),
             ApiError::Throttled(seconds) => {
@@ -112,6 +116,10 @@ impl ApiError {
 
 impl From<keystone_storage::StorageError> for ApiError {
     fn from(error: keystone_storage::StorageError) -> Self {
-        ApiError::Internal(error.to_string())
+        match error {
+            // A record deleted by a concurrent request between its look-up and the change.
+            keystone_storage::StorageError::NotFound => ApiError::NotFoundPlain,
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }

@@ -44,11 +44,35 @@ fn describe() {
     );
     metrics::describe_gauge!("keystone_db_pool_connections", "Database pool connections, by state (idle or in_use).");
     metrics::describe_gauge!("keystone_db_pool_max_connections", "Largest number of connections the database pool opens.");
+    metrics::describe_counter!("keystone_http_throttled_total", "Requests rejected with 429 by the rate limits.");
+    metrics::describe_counter!(
+        "keystone_health_evaluations_total",
+        "Health check evaluations run by this node; cached results are not counted."
+    );
+
+    metrics::describe_counter!("keystone_jobs_claimed_total", "Jobs claimed by this node's workers, by task.");
+    metrics::describe_counter!("keystone_jobs_succeeded_total", "Jobs that succeeded on this node, by task.");
+    metrics::describe_counter!("keystone_jobs_failed_total", "Job attempts that failed on this node, by task.");
+    metrics::describe_counter!("keystone_jobs_retried_total", "Failed or abandoned jobs queued for another attempt, by task.");
+    metrics::describe_counter!(
+        "keystone_jobs_dead_lettered_total",
+        "Jobs moved to the dead-letter list after their last attempt, by task."
+    );
+    metrics::describe_histogram!("keystone_job_duration_seconds", metrics::Unit::Seconds, "Run time of one job attempt, by task.");
+    metrics::describe_gauge!("keystone_job_queue_depth", "Jobs in the queue, by state (ready, scheduled, running, dead_lettered).");
+    metrics::describe_gauge!("keystone_scheduler_leader", "1 while this node holds the scheduler's leader lease, else 0.");
+    metrics::describe_gauge!("keystone_cluster_live_nodes", "Nodes with a current heartbeat in the registry.");
+    metrics::describe_counter!("keystone_actor_restarts_total", "Restarts of supervised actors after a panic or an error, by actor.");
+    metrics::describe_counter!("keystone_actor_give_ups_total", "Supervised actors given up on after failing too often, by actor.");
 }
 
 /// Records one answered request.
 pub fn record_request(route: &'static str, method: &str, status: u16, elapsed: Duration) {
-    let method = method.to_string();
+    // Clients choose the method name; an unknown one shares one label, so series stay bounded.
+    let method = match method {
+        "GET" | "HEAD" | "OPTIONS" | "POST" | "PUT" | "PATCH" | "DELETE" | "TRACE" => method.to_string(),
+        _ => "other".to_string(),
+    };
     metrics::counter!("keystone_http_requests_total", "route" => route, "method" => method.clone(), "status" => status.to_string())
         .increment(1);
     metrics::histogram!("keystone_http_request_duration_seconds", "route" => route, "method" => method).record(elapsed.as_secs_f64());

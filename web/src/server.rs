@@ -41,6 +41,10 @@ pub async fn serve(state: AppState, address: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a client may take to send its whole body. A slow sender would otherwise hold a
+/// connection and the buffered part of its body indefinitely.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Largest accepted body: every allowed attachment of one request, plus room for fields.
 fn body_limit(state: &AppState) -> u64 {
     let files = &state.settings().files;
@@ -66,9 +70,11 @@ where
     let span = tracing::info_span!("request", cid = %cid, method = %method, path = %path.as_str());
     async move {
         let head = method == Method::HEAD;
-        let body = match read_body(body, body_limit).await {
+        let read = tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body, body_limit)).await;
+        let body = match read.unwrap_or(Err(ApiError::RequestTimeout(BODY_READ_TIMEOUT.as_secs()))) {
             Ok(body) => body,
             Err(error) => {
+                tracing::info!(error = ?error, "rejected a request body");
                 let mut reply = error.into_reply();
                 add_security_headers(&mut reply);
                 return reply.into_response(head);

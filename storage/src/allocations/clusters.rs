@@ -182,7 +182,7 @@ impl Database {
             if references > 0 {
                 return Err(StorageError::Conflict("allocations_resourceallocation.cluster_id".to_string()));
             }
-            sqlx::query("DELETE FROM allocations_cluster WHERE id = $1").bind(cluster.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM allocations_cluster WHERE id = $1").bind(cluster.id).execute(&mut *tx).await?.rows_affected())?;
             insert_audit!(&mut *tx, context, ContentType::Cluster, cluster.id, cluster_repr(cluster.id, &cluster.name), AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())
         })

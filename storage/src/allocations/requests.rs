@@ -337,7 +337,7 @@ impl Database {
         in_transaction!(self, tx => {
             audit_request_children_deletes!(tx, context, request.id);
             let team_name: String = sqlx::query_scalar("SELECT name FROM users_team WHERE id = $1").bind(request.team_id).fetch_one(&mut *tx).await?;
-            sqlx::query("DELETE FROM allocations_allocationrequest WHERE id = $1").bind(request.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM allocations_allocationrequest WHERE id = $1").bind(request.id).execute(&mut *tx).await?.rows_affected())?;
             let repr = request_repr(request.id, &request.title, request.team_id, &team_name);
             insert_audit!(&mut *tx, context, ContentType::AllocationRequest, request.id, repr, AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())

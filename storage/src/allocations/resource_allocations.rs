@@ -134,7 +134,7 @@ impl Database {
             .deleted("request", &allocation.request_id);
         in_transaction!(self, tx => {
             let repr: String = sqlx::query_scalar(REPR_SQL).bind(allocation.id).fetch_one(&mut *tx).await?;
-            sqlx::query("DELETE FROM allocations_resourceallocation WHERE id = $1").bind(allocation.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM allocations_resourceallocation WHERE id = $1").bind(allocation.id).execute(&mut *tx).await?.rows_affected())?;
             insert_audit!(&mut *tx, context, ContentType::ResourceAllocation, allocation.id, repr, AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())
         })

@@ -116,7 +116,7 @@ impl Database {
             .deleted("reviewer", &review.reviewer_id);
         in_transaction!(self, tx => {
             let username: String = sqlx::query_scalar("SELECT username FROM users_user WHERE id = $1").bind(review.reviewer_id).fetch_one(&mut *tx).await?;
-            sqlx::query("DELETE FROM allocations_allocationreview WHERE id = $1").bind(review.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM allocations_allocationreview WHERE id = $1").bind(review.id).execute(&mut *tx).await?.rows_affected())?;
             let repr = review_repr(review.id, &username, review.request_id);
             insert_audit!(&mut *tx, context, ContentType::AllocationReview, review.id, repr, AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())

@@ -239,7 +239,7 @@ impl Database {
             .deleted("request", &attachment.request_id)
             .deleted("uploaded", &attachment.uploaded);
         in_transaction!(self, tx => {
-            sqlx::query("DELETE FROM allocations_attachment WHERE id = $1").bind(attachment.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM allocations_attachment WHERE id = $1").bind(attachment.id).execute(&mut *tx).await?.rows_affected())?;
             insert_audit!(&mut *tx, context, ContentType::Attachment, attachment.id, attachment_repr(attachment), AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())
         })?;

@@ -83,6 +83,40 @@ impl FileStore {
         }
     }
 
+    /// Removes temporary upload files (`.upload-*.part`) last modified more than `age` ago:
+    /// uploads cut short by a killed process. Younger ones may belong to an upload in flight
+    /// on another node that shares the folder. Returns how many were removed.
+    pub fn remove_stale_uploads(&self, age: std::time::Duration) -> usize {
+        let entries = match std::fs::read_dir(&self.folder) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return 0,
+            Err(error) => {
+                tracing::warn!(folder = %self.folder.display(), error = %error, "failed to list the upload folder for stale uploads");
+                return 0;
+            }
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with(".upload-") && name.ends_with(".part")) {
+                continue;
+            }
+            let stale = entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .is_ok_and(|modified| modified.elapsed().is_ok_and(|elapsed| elapsed > age));
+            if !stale {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(error) => tracing::warn!(path = %entry.path().display(), error = %error, "failed to remove a stale upload file"),
+            }
+        }
+        removed
+    }
+
     /// Removes a stored file. Failures are logged, not returned: the row is already gone, and
     /// a leftover file only takes space.
     pub fn remove(&self, stored: &str) {
@@ -286,6 +320,25 @@ mod tests {
         assert!(suffixed_bytes <= MAX_NAME_BYTES, "{suffixed_bytes} bytes");
         let suffixed_path = format!("{FOLDER}/{name}_{}", "x".repeat(SUFFIX_LENGTH));
         assert!(suffixed_path.chars().count() <= MAX_STORED_PATH, "{suffixed_path}");
+    }
+
+    #[test]
+    fn stale_uploads_are_removed_and_the_rest_kept() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let store = FileStore::new(root.path());
+        assert_eq!(store.remove_stale_uploads(std::time::Duration::from_secs(3600)), 0, "a missing folder holds nothing");
+        std::fs::create_dir_all(store.folder()).expect("upload folder");
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for name in [".upload-old.part", "report.pdf"] {
+            let file = std::fs::File::create(store.folder().join(name)).expect("file");
+            file.set_modified(two_hours_ago).expect("set the modification time");
+        }
+        std::fs::write(store.folder().join(".upload-fresh.part"), b"in flight").expect("file");
+
+        assert_eq!(store.remove_stale_uploads(std::time::Duration::from_secs(3600)), 1);
+        assert!(!store.folder().join(".upload-old.part").exists());
+        assert!(store.folder().join(".upload-fresh.part").exists(), "an upload in flight was removed");
+        assert!(store.folder().join("report.pdf").exists(), "a stored attachment was removed");
     }
 
     #[test]

@@ -43,6 +43,12 @@ use error::NULL_CHARACTERS;
 
 use crate::{Backend, Database};
 
+/// Most `_search` terms, and longest term, accepted: each term becomes a pattern that both
+/// databases match against every search field, and the databases reject (or take seconds on)
+/// thousands of terms or very long patterns.
+const MAX_SEARCH_TERMS: usize = 20;
+const MAX_SEARCH_TERM_LENGTH: usize = 200;
+
 /// A list request compiled to SQL fragments for one backend.
 #[derive(Clone, Debug)]
 pub struct ListQuery {
@@ -176,6 +182,12 @@ impl ParsedQuery {
             return;
         }
         let terms = split_terms(value);
+        if terms.len() > MAX_SEARCH_TERMS || terms.iter().any(|term| term.chars().count() > MAX_SEARCH_TERM_LENGTH) {
+            let message =
+                format!("Ensure the search has at most {MAX_SEARCH_TERMS} terms of at most {MAX_SEARCH_TERM_LENGTH} characters each.");
+            self.errors.push(ParamError::new(position, "_search", message));
+            return;
+        }
         let backend = self.query.backend;
         if let Some(condition) = search::search_condition(backend, resource.search_fields, &terms, &mut self.query.params) {
             self.query.conditions.push(condition);

@@ -170,7 +170,9 @@ pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
 fn calendar_date(text: &str) -> Option<NaiveDate> {
     let captures = DATE.captures(text)?;
     let number = |index: usize| captures[index].parse::<u32>().ok();
-    NaiveDate::from_ymd_opt(captures[1].parse().ok()?, number(2)?, number(3)?)
+    // Python dates start at year 1.
+    let year = captures[1].parse::<i32>().ok().filter(|year| *year >= 1)?;
+    NaiveDate::from_ymd_opt(year, number(2)?, number(3)?)
 }
 
 /// ISO 8601 date and time: `YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]` with an optional `Z` or
@@ -268,7 +270,7 @@ mod tests {
     fn date_formats() {
         assert_eq!(parse_date("2024-02-29"), Ok(NaiveDate::from_ymd_opt(2024, 2, 29)));
         assert_eq!(parse_date("2024-2-9"), Ok(NaiveDate::from_ymd_opt(2024, 2, 9)));
-        for text in ["2023-02-29", "2024-13-01", "24-01-01", "2024/01/01", "2024-01-01T00:00"] {
+        for text in ["2023-02-29", "2024-13-01", "24-01-01", "2024/01/01", "2024-01-01T00:00", "0000-01-01"] {
             assert_eq!(parse_date(text), Err(ENTER_A_VALID_DATE.to_string()), "{text}");
         }
     }

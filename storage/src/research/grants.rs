@@ -161,7 +161,7 @@ impl Database {
             .deleted("description", &grant.description)
             .deleted("grant_number", &grant.grant_number);
         in_transaction!(self, tx => {
-            sqlx::query("DELETE FROM research_products_grant WHERE id = $1").bind(grant.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM research_products_grant WHERE id = $1").bind(grant.id).execute(&mut *tx).await?.rows_affected())?;
             insert_audit!(&mut *tx, context, ContentType::Grant, grant.id, grant_repr(grant), AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())
         })

@@ -182,7 +182,7 @@ impl Database {
             .deleted("published", &date_text(publication.published))
             .deleted("submitted", &date_text(publication.submitted));
         in_transaction!(self, tx => {
-            sqlx::query("DELETE FROM research_products_publication WHERE id = $1").bind(publication.id).execute(&mut *tx).await?;
+            crate::error::removed_one(sqlx::query("DELETE FROM research_products_publication WHERE id = $1").bind(publication.id).execute(&mut *tx).await?.rows_affected())?;
             let repr = publication_repr(publication);
             insert_audit!(&mut *tx, context, ContentType::Publication, publication.id, repr, AuditAction::Delete, Some(changes.to_json()))?;
             Ok::<(), StorageError>(())

@@ -11,6 +11,9 @@ use serde_json::{json, Map, Value};
 use crate::error::ApiError;
 use crate::http::python_type_name;
 
+/// Most ids a list field accepts, far below both databases' bind-parameter limits.
+const MAX_LIST_LENGTH: usize = 1000;
+
 /// Whether a write must supply every required field (create, `PUT`) or not (`PATCH`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -124,6 +127,10 @@ impl<'a> Form<'a> {
                 return None;
             }
         };
+        if text.contains('\0') {
+            self.error(name, "Null characters are not allowed.");
+            return None;
+        }
         let text = if rules.trim { text.trim().to_string() } else { text };
         if text.is_empty() {
             if rules.blank {
@@ -225,6 +232,10 @@ impl<'a> Form<'a> {
                 return None;
             }
         };
+        if items.len() > MAX_LIST_LENGTH {
+            self.error(name, format!("Ensure this field has no more than {MAX_LIST_LENGTH} elements."));
+            return None;
+        }
         let mut ids = Vec::with_capacity(items.len());
         for item in items {
             match pk_value(item) {
@@ -256,7 +267,8 @@ pub fn does_not_exist(id: i64) -> String {
     format!("Invalid pk \"{id}\" - object does not exist.")
 }
 
-fn pk_value(value: &Value) -> Result<i64, String> {
+/// Reads a primary key from a JSON value: an integer, a whole float or a numeric string.
+pub fn pk_value(value: &Value) -> Result<i64, String> {
     let incorrect = || format!("Incorrect type. Expected pk value, received {}.", python_type_name(value));
     match value {
         Value::Number(number) => match (number.as_i64(), number.as_f64()) {

@@ -23,6 +23,17 @@ pub async fn serve(settings: Settings, bind: SocketAddr) -> anyhow::Result<()> {
     run_server(settings, db, bind).await
 }
 
+/// Temporary upload files older than this are leftovers of a killed process.
+const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn sweep_stale_uploads(settings: &Settings) {
+    let store = keystone_storage::attachments::FileStore::new(&settings.files.upload_dir);
+    let removed = store.remove_stale_uploads(STALE_UPLOAD_AGE);
+    if removed > 0 {
+        tracing::info!(removed, folder = %store.folder().display(), "removed temporary upload files left by an earlier process");
+    }
+}
+
 /// Serves until a shutdown signal, then closes the database.
 pub async fn run_server(settings: Settings, db: keystone_storage::Database, bind: SocketAddr) -> anyhow::Result<()> {
     let secret_key = resolve_secret_key(&settings)?;
@@ -39,11 +50,13 @@ pub async fn run_server(settings: Settings, db: keystone_storage::Database, bind
         catalog: catalog.clone(),
         slurm: SlurmClient::default(),
     };
+    // The recorder comes first, so the actors' first measurements are not lost.
+    crate::metrics::install();
     let node = keystone_actors::Node::start(db.clone(), jobs)
         .await
         .map_err(|error| anyhow::anyhow!("failed to start the actor system: {error}"))?;
     tracing::info!(node = %node_id, cluster = settings.cluster_enable, "node started");
-    crate::metrics::install();
+    sweep_stale_uploads(&settings);
     let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     crate::metrics::spawn_exporter(bind.ip(), &settings.files.metrics_ports, db.clone(), background_stopped.clone());
     if !settings.cluster_enable {

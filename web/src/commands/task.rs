@@ -58,7 +58,12 @@ fn parse_args(raw: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
         let Some((key, value)) = pair.split_once('=') else {
             bail!("invalid --arg {pair:?}: expected KEY=VALUE");
         };
-        args.insert(key.to_string(), value.to_string());
+        if key.trim().is_empty() {
+            bail!("invalid --arg {pair:?}: the KEY before `=` is empty");
+        }
+        if args.insert(key.to_string(), value.to_string()).is_some() {
+            bail!("invalid --arg {pair:?}: {key} is given more than once");
+        }
     }
     Ok(args)
 }
@@ -148,5 +153,25 @@ fn print_status(status: &JobStatus) {
     }
     if let Some(result) = &status.result {
         println!("result:   {result}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_args;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| item.to_string()).collect()
+    }
+
+    #[test]
+    fn task_arguments() {
+        let parsed = parse_args(&strings(&["cluster=hpc-a", "note=a=b", "empty="])).expect("valid arguments");
+        assert_eq!(parsed["cluster"], "hpc-a");
+        assert_eq!(parsed["note"], "a=b");
+        assert_eq!(parsed["empty"], "");
+        for bad in [&["cluster"][..], &["=x"], &[" =x"], &["a=1", "a=2"]] {
+            assert!(parse_args(&strings(bad)).is_err(), "{bad:?} was accepted");
+        }
     }
 }

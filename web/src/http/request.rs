@@ -121,12 +121,14 @@ impl Request {
         url::form_urlencoded::parse(self.query.as_bytes()).map(|(key, value)| (key.into_owned(), value.into_owned())).collect()
     }
 
-    /// The client address: the first `X-Forwarded-For` entry, else the peer address.
+    /// The client address: the first `X-Forwarded-For` entry when it is an IP address, else
+    /// the peer address. Anything else a client puts there is ignored, because the address is
+    /// stored in audit and request records.
     pub fn client_address(&self) -> Option<String> {
         if let Some(forwarded) = self.header("x-forwarded-for") {
             let first = forwarded.split(',').next().unwrap_or("").trim();
-            if !first.is_empty() {
-                return Some(first.to_string());
+            if let Ok(address) = first.parse::<std::net::IpAddr>() {
+                return Some(address.to_string());
             }
         }
         self.remote.map(|address| address.ip().to_string())

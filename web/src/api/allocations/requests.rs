@@ -133,7 +133,10 @@ async fn read_input(
     let description = without_null_characters(&mut form, "description", description);
     let active = date(&mut form, data, "active", form_body);
     let expire = date(&mut form, data, "expire", form_body);
-    let status = form.choice("status", REQUEST_STATUS_CODES, false);
+    // Only staff decide a request's status: a team admin who could submit an approved request
+    // would award their own team compute time without review. The value is still validated,
+    // so a bad one gets its error, and then dropped for everyone else.
+    let status = form.choice("status", REQUEST_STATUS_CODES, false).filter(|_| context.is_staff());
 
     let submitter = form.primary_key("submitter", true);
     if let Some(user_id) = submitter {
@@ -157,6 +160,18 @@ async fn read_input(
         if let Some(missing) = ids.iter().find(|id| !found.contains(id)) {
             form.error(field, does_not_exist(*missing));
             continue;
+        }
+        // A non-staff writer may link only their team's grants and publications, since the
+        // request shows every linked record in full.
+        if field != "assignees" && !context.is_staff() {
+            let team_id = team.or_else(|| current.map(|request| request.team_id));
+            if let Some(team_id) = team_id {
+                let owned = db.ids_owned_by_team(table, &ids, team_id).await?;
+                if let Some(foreign) = ids.iter().find(|id| !owned.contains(id)) {
+                    form.error(field, format!("Invalid pk \"{foreign}\" - object does not belong to the request's team."));
+                    continue;
+                }
+            }
         }
         match field {
             "assignees" => links.assignees = Some(ids),

@@ -134,8 +134,10 @@ async fn read_input(context: &Context<'_>, data: &Map<String, Value>, mode: Mode
     let form_body = is_form_body(context);
     let mut form = Form::new(data, mode);
     let requested = count(&mut form, data, "requested", mode, true, form_body).flatten();
-    let awarded = count(&mut form, data, "awarded", mode, false, form_body);
-    let final_amount = count(&mut form, data, "final", mode, false, form_body);
+    // Only staff award service units; a team admin could otherwise award their own team. The
+    // values are still validated, so a bad one gets its error, and then dropped for everyone else.
+    let awarded = count(&mut form, data, "awarded", mode, false, form_body).filter(|_| context.is_staff());
+    let final_amount = count(&mut form, data, "final", mode, false, form_body).filter(|_| context.is_staff());
     let cluster = form.primary_key("cluster", true);
     if let Some(cluster_id) = cluster {
         if db.cluster_by_id(cluster_id).await?.is_none() {

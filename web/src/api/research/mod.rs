@@ -170,7 +170,9 @@ fn read_date(
 fn parse_date(text: &str) -> Option<NaiveDate> {
     let captures = DATE.captures(text)?;
     let number = |index: usize| captures.get(index).and_then(|found| found.as_str().parse::<u32>().ok());
-    NaiveDate::from_ymd_opt(number(1)? as i32, number(2)?, number(3)?)
+    // Python dates start at year 1.
+    let year = number(1).filter(|year| *year >= 1)?;
+    NaiveDate::from_ymd_opt(year as i32, number(2)?, number(3)?)
 }
 
 /// Checks whether the body is a form or multipart body, whose values are all strings.
@@ -188,6 +190,7 @@ mod tests {
         assert_eq!(parse_date("2025-01-31"), NaiveDate::from_ymd_opt(2025, 1, 31));
         assert_eq!(parse_date("2025-1-5"), NaiveDate::from_ymd_opt(2025, 1, 5));
         assert_eq!(parse_date("2025-02-30"), None);
+        assert_eq!(parse_date("0000-01-01"), None);
         assert_eq!(parse_date("2025-01-01T00:00"), None);
         assert_eq!(parse_date(" 2025-01-01"), None);
         assert_eq!(parse_date("25-01-01"), None);

@@ -51,12 +51,10 @@ pub fn permission<'a>(context: &'a Context<'a>) -> BoxFuture<'a, Result<(), ApiE
     })
 }
 
+/// Reads the body's team id exactly as the field validation will, so a value the write would
+/// accept (`5`, `5.0`, `"5"`) is also the one checked here.
 fn team_id_of(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(number) => number.as_i64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
+    crate::api::fields::pk_value(value).ok()
 }
 
 pub fn role_choices<'a>(_context: &'a Context<'a>) -> BoxFuture<'a, Result<Reply, ApiError>> {
