@@ -14,6 +14,7 @@ use keystone_blackbox::{
     count_rows, free_port, run_keystone, text_rows, wait_until, Backend, RedisMode, TestCluster, TestDatabase, TestServer, COMMAND_TIMEOUT,
     TEST_SECRET_KEY,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serializes the tests that start clusters.
 static CLUSTER_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -507,6 +508,19 @@ async fn single_node_runs_jobs_without_redis() {
     assert!(stdout(&panicked).contains("state:    dead"), "{}", stdout(&panicked));
     assert!(stdout(&panicked).contains("attempts: 2/2"), "{}", stdout(&panicked));
     assert!(stderr(&panicked).contains("failed"), "{}", stderr(&panicked));
+
+    let bad_argument = tokio::task::block_in_place(|| server.command(&["task", "run", "test_sleep", "--arg", "=1"]));
+    assert!(!bad_argument.status.success(), "an argument without a key was accepted");
+    assert!(stderr(&bad_argument).contains("the KEY before `=` is empty"), "{}", stderr(&bad_argument));
+
+    // The control socket rejects a request that is not UTF-8 with an answer, not silence.
+    let socket = server.data_dir.path().join("keystone.sock");
+    let mut stream = tokio::net::UnixStream::connect(&socket).await.expect("connect to the control socket");
+    stream.write_all(b"{\"run\": \xff}\n").await.expect("write to the control socket");
+    let mut reply = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut reply)).await;
+    assert!(read.is_ok(), "the control socket did not answer within 10 s");
+    assert!(reply.contains("invalid control request: the request is not UTF-8"), "{reply}");
 
     let elsewhere = tempfile::tempdir().expect("temporary folder");
     let elsewhere = elsewhere.path().display().to_string();

@@ -84,26 +84,42 @@ pub fn spawn(
 
 async fn serve_connection(stream: UnixStream, coordinator: Arc<dyn Coordinator>, db: Database, catalog: Catalog) {
     let (reader, mut writer) = stream.into_split();
-    let mut line = String::new();
     let mut reader = BufReader::new(reader).take(64 * 1024);
-    if reader.read_line(&mut line).await.is_err() {
-        return;
-    }
-    let response = match serde_json::from_str::<ControlRequest>(&line) {
-        Ok(ControlRequest::Run { task, args }) => match enqueue_now(coordinator.as_ref(), &db, &catalog, &task, args).await {
-            Ok(job_id) => ControlResponse { job_id: Some(job_id.to_string()), status: None, error: None },
-            Err(error) => ControlResponse { job_id: None, status: None, error: Some(error) },
+    let mut bytes = Vec::new();
+    let response = match tokio::time::timeout(CONTROL_READ_TIMEOUT, reader.read_until(b'\n', &mut bytes)).await {
+        Err(_) => invalid_request("no request line within 10 seconds".to_string()),
+        Ok(Err(error)) => invalid_request(error.to_string()),
+        Ok(Ok(_)) => match String::from_utf8(bytes) {
+            Ok(line) => answer(&line, coordinator.as_ref(), &db, &catalog).await,
+            Err(_) => invalid_request("the request is not UTF-8".to_string()),
         },
-        Ok(ControlRequest::Status { job_id }) => match job_status(coordinator.as_ref(), &job_id).await {
-            Ok(Some(status)) => ControlResponse { job_id: Some(job_id), status: Some(status), error: None },
-            Ok(None) => ControlResponse { job_id: Some(job_id.clone()), status: None, error: Some(format!("no job {job_id}")) },
-            Err(error) => ControlResponse { job_id: Some(job_id), status: None, error: Some(error) },
-        },
-        Err(error) => ControlResponse { job_id: None, status: None, error: Some(format!("invalid control request: {error}")) },
     };
     let mut text = serde_json::to_string(&response).unwrap_or_else(|_| "{}".to_string());
     text.push('\n');
     let _ = writer.write_all(text.as_bytes()).await;
+}
+
+/// How long a client of the control socket may take to send its request line.
+const CONTROL_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn invalid_request(reason: String) -> ControlResponse {
+    tracing::info!(reason = %reason, "rejected a control request");
+    ControlResponse { job_id: None, status: None, error: Some(format!("invalid control request: {reason}")) }
+}
+
+async fn answer(line: &str, coordinator: &dyn Coordinator, db: &Database, catalog: &Catalog) -> ControlResponse {
+    match serde_json::from_str::<ControlRequest>(line) {
+        Ok(ControlRequest::Run { task, args }) => match enqueue_now(coordinator, db, catalog, &task, args).await {
+            Ok(job_id) => ControlResponse { job_id: Some(job_id.to_string()), status: None, error: None },
+            Err(error) => ControlResponse { job_id: None, status: None, error: Some(error) },
+        },
+        Ok(ControlRequest::Status { job_id }) => match job_status(coordinator, &job_id).await {
+            Ok(Some(status)) => ControlResponse { job_id: Some(job_id), status: Some(status), error: None },
+            Ok(None) => ControlResponse { job_id: Some(job_id.clone()), status: None, error: Some(format!("no job {job_id}")) },
+            Err(error) => ControlResponse { job_id: Some(job_id), status: None, error: Some(error) },
+        },
+        Err(error) => invalid_request(error.to_string()),
+    }
 }
 
 /// Sends one request to the node listening at `path`.
