@@ -46,6 +46,10 @@ fn describe() {
     metrics::describe_gauge!("keystone_db_pool_max_connections", "Largest number of connections the database pool opens.");
     metrics::describe_counter!("keystone_http_throttled_total", "Requests rejected with 429 by the rate limits.");
     metrics::describe_counter!(
+        "keystone_request_logs_dropped_total",
+        "Request-log records dropped because the batcher's queue was full (the database fell behind)."
+    );
+    metrics::describe_counter!(
         "keystone_health_evaluations_total",
         "Health check evaluations run by this node; cached results are not counted."
     );

@@ -2,7 +2,8 @@
 //! page of ids, and wrap results in the `{count, next, previous, results}` envelope.
 
 use keystone_storage::query::{errors_to_json, page_links, ListQuery, Pagination, Params, QueryError, Resource};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
@@ -46,10 +47,20 @@ pub async fn is_visible(context: &Context<'_>, resource: &'static Resource, scop
 }
 
 /// The paginated envelope, with absolute `next` and `previous` links.
-pub fn envelope(context: &Context<'_>, pagination: Pagination, count: i64, results: Vec<Value>) -> Reply {
+pub fn envelope<T: Serialize>(context: &Context<'_>, pagination: Pagination, count: i64, results: Vec<T>) -> Reply {
     let base = format!("{}{}", context.request.own_origin(), context.request.path);
     let links = page_links(&base, &context.request.query_pairs(), count, pagination.limit, pagination.offset);
-    Reply::json(StatusCode::OK, &json!({"count": count, "next": links.next, "previous": links.previous, "results": results}))
+    Reply::json(StatusCode::OK, &Page { count, next: links.next, previous: links.previous, results })
+}
+
+/// The list envelope, serialised straight into the body so results are not copied into a
+/// `Value` first.
+#[derive(Serialize)]
+struct Page<T> {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<T>,
 }
 
 /// Orders `rows` by the position of their id in `ids` (the page order).

@@ -44,3 +44,20 @@ mod tests {
         assert_eq!(cents_to_decimal(99_999_999_999_999), "999999999999.99");
     }
 }
+
+/// `{id, slug, name, is_active}` of a team, serialised without building a `Value`.
+#[derive(serde::Serialize)]
+pub struct TeamSummaryView<'a> {
+    pub id: i64,
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub is_active: bool,
+}
+
+/// `{id, name, enabled}` of a cluster, serialised without building a `Value`.
+#[derive(serde::Serialize)]
+pub struct ClusterSummaryView<'a> {
+    pub id: i64,
+    pub name: &'a str,
+    pub enabled: bool,
+}

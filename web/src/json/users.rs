@@ -34,6 +34,37 @@ pub fn user_summary(user: &User) -> Value {
     })
 }
 
+/// The same fields as [`user_summary`], serialised without building a `Value`; large pages
+/// nest hundreds of these.
+#[derive(serde::Serialize)]
+pub struct UserSummaryView<'a> {
+    id: i64,
+    username: &'a str,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+    display_name: String,
+    abbreviation: String,
+    email: Option<&'a str>,
+    department: Option<&'a str>,
+    role: Option<&'a str>,
+}
+
+impl<'a> From<&'a User> for UserSummaryView<'a> {
+    fn from(user: &'a User) -> Self {
+        UserSummaryView {
+            id: user.id,
+            username: &user.username,
+            first_name: user.first_name.as_deref(),
+            last_name: user.last_name.as_deref(),
+            display_name: user.display_name(),
+            abbreviation: user.abbreviation(),
+            email: user.email.as_deref(),
+            department: user.department.as_deref(),
+            role: user.role.as_deref(),
+        }
+    }
+}
+
 /// The full user representation (the same fields for every reader; `password` never appears).
 pub fn user_json(user: &User, context: &UserContext) -> Value {
     let memberships: Vec<Value> = context

@@ -6,6 +6,7 @@ pub mod children;
 pub mod choices;
 pub mod clusters;
 mod input;
+mod request_view;
 pub mod requests;
 pub mod resource_allocations;
 pub mod reviews;

@@ -4,27 +4,24 @@
 //! members read their teams' requests; only staff change or delete them. Private comments
 //! appear in a request's `_comments` only for staff.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use futures::future::BoxFuture;
-use keystone_storage::allocations::records::{
-    AllocationRequest, RequestAllocation, RequestAttachment, RequestComment, RequestGrant, RequestPublication, RequestWithTeam,
-};
+use keystone_storage::allocations::records::{AllocationRequest, RequestWithTeam};
 use keystone_storage::allocations::requests::{RequestFields, RequestLinks, REQUEST_WITH_TEAM_COLUMNS};
 use keystone_storage::allocations::resources::{REQUESTS, REQUEST_STATUS_CODES};
 use keystone_storage::attachments::FileStore;
 use keystone_storage::audit::ContentType;
-use keystone_storage::records::{AuditEntry, User};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use warp::http::{Method, StatusCode};
 
 use crate::api::allocations::access::{body_for_permission, id_in, is_manager, may_read};
 use crate::api::allocations::input::{date, is_form_body, without_null_characters};
+use crate::api::allocations::request_view::{request_view, Nested, RequestView};
 use crate::api::fields::{does_not_exist, Form, Mode, TextRules};
 use crate::api::listing::{compile, envelope, is_visible, Scope};
 use crate::error::ApiError;
 use crate::http::Reply;
-use crate::json::{cents_to_decimal, cluster_summary, format_date, format_datetime, history_json, team_summary, user_summary};
 use crate::router::Context;
 
 const MODEL: &str = "AllocationRequest";
@@ -89,7 +86,8 @@ async fn list_requests(context: &Context<'_>) -> Result<Reply, ApiError> {
     let count = db.count_matching(&REQUESTS, &query).await?;
     let rows: Vec<RequestWithTeam> =
         if query.pagination.offset >= count { Vec::new() } else { db.fetch_page(&REQUESTS, &query, REQUEST_WITH_TEAM_COLUMNS).await? };
-    let results = requests_json(context, &rows).await?;
+    let nested = load_nested(context, &rows).await?;
+    let results: Vec<RequestView> = rows.iter().map(|row| request_view(row, &nested)).collect();
     Ok(envelope(context, query.pagination, count, results))
 }
 
@@ -250,23 +248,9 @@ async fn destroy(context: &Context<'_>, request: AllocationRequest) -> Result<Re
 
 async fn render(context: &Context<'_>, id: i64, status: StatusCode) -> Result<Reply, ApiError> {
     let rows = context.state.db.allocation_requests_by_ids(&[id]).await?;
-    let mut results = requests_json(context, &rows).await?;
-    let body = results.pop().ok_or(ApiError::NotFound(MODEL))?;
-    Ok(Reply::json(status, &body))
-}
-
-/// Records nested in a page of requests, grouped by request id.
-#[derive(Default)]
-struct Nested {
-    assignees: HashMap<i64, Vec<i64>>,
-    publications: HashMap<i64, Vec<RequestPublication>>,
-    grants: HashMap<i64, Vec<RequestGrant>>,
-    allocations: HashMap<i64, Vec<RequestAllocation>>,
-    attachments: HashMap<i64, Vec<RequestAttachment>>,
-    comments: HashMap<i64, Vec<RequestComment>>,
-    history: HashMap<i64, Vec<AuditEntry>>,
-    /// Submitters, assignees, comment authors and history actors.
-    users: HashMap<i64, User>,
+    let nested = load_nested(context, &rows).await?;
+    let row = rows.first().ok_or(ApiError::NotFound(MODEL))?;
+    Ok(Reply::json(status, &request_view(row, &nested)))
 }
 
 /// Loads everything nested in a page of requests with eight queries, whatever the page size.
@@ -306,103 +290,4 @@ async fn load_nested(context: &Context<'_>, rows: &[RequestWithTeam]) -> Result<
     user_ids.sort_unstable();
     nested.users = db.users_by_ids(&user_ids).await?.into_iter().map(|user| (user.id, user)).collect();
     Ok(nested)
-}
-
-/// Request representations, in the reference's field order.
-async fn requests_json(context: &Context<'_>, rows: &[RequestWithTeam]) -> Result<Vec<Value>, ApiError> {
-    let nested = load_nested(context, rows).await?;
-    Ok(rows.iter().map(|row| request_json(row, &nested)).collect())
-}
-
-fn request_json(row: &RequestWithTeam, nested: &Nested) -> Value {
-    let request = &row.request;
-    let user = |id: i64| nested.users.get(&id).map(user_summary).unwrap_or(Value::Null);
-    let assignees = nested.assignees.get(&request.id).map(Vec::as_slice).unwrap_or(&[]);
-    let publications = nested.publications.get(&request.id).map(Vec::as_slice).unwrap_or(&[]);
-    let grants = nested.grants.get(&request.id).map(Vec::as_slice).unwrap_or(&[]);
-    let allocations = nested.allocations.get(&request.id).map(Vec::as_slice).unwrap_or(&[]);
-    let attachments = nested.attachments.get(&request.id).map(Vec::as_slice).unwrap_or(&[]);
-    let comments = nested.comments.get(&request.id).map(Vec::as_slice).unwrap_or(&[]);
-    let history = nested.history.get(&request.id).map(Vec::as_slice).unwrap_or(&[]);
-
-    let mut object = Map::new();
-    object.insert("id".into(), json!(request.id));
-    object.insert("_submitter".into(), user(request.submitter_id));
-    object.insert("_team".into(), team_summary(request.team_id, &row.team_slug, &row.team_name, row.team_is_active));
-    object.insert("_assignees".into(), Value::Array(assignees.iter().map(|id| user(*id)).collect()));
-    object.insert("_publications".into(), Value::Array(publications.iter().map(publication_json).collect()));
-    object.insert("_grants".into(), Value::Array(grants.iter().map(grant_json).collect()));
-    object.insert("_history".into(), history_json(history, &nested.users));
-    object.insert("_allocations".into(), Value::Array(allocations.iter().map(allocation_json).collect()));
-    object.insert(
-        "_attachments".into(),
-        Value::Array(attachments.iter().map(|attachment| json!({"file": attachment.file, "name": attachment.name})).collect()),
-    );
-    object.insert("_comments".into(), Value::Array(comments.iter().map(|comment| comment_json(comment, user(comment.user_id))).collect()));
-    object.insert("title".into(), json!(request.title));
-    object.insert("description".into(), json!(request.description));
-    object.insert("submitted".into(), json!(format_datetime(&request.submitted)));
-    object.insert("active".into(), json!(request.active.as_ref().map(format_date)));
-    object.insert("expire".into(), json!(request.expire.as_ref().map(format_date)));
-    object.insert("status".into(), json!(request.status));
-    object.insert("submitter".into(), json!(request.submitter_id));
-    object.insert("team".into(), json!(request.team_id));
-    object.insert("assignees".into(), json!(assignees));
-    object.insert("publications".into(), json!(publications.iter().map(|publication| publication.id).collect::<Vec<_>>()));
-    object.insert("grants".into(), json!(grants.iter().map(|grant| grant.id).collect::<Vec<_>>()));
-    Value::Object(object)
-}
-
-/// Renders every plain field of a publication.
-fn publication_json(publication: &RequestPublication) -> Value {
-    json!({
-        "id": publication.id,
-        "title": publication.title,
-        "abstract": publication.abstract_text,
-        "published": publication.published.as_ref().map(format_date),
-        "submitted": publication.submitted.as_ref().map(format_date),
-        "journal": publication.journal,
-        "doi": publication.doi,
-        "volume": publication.volume,
-        "issue": publication.issue,
-        "team": publication.team_id,
-    })
-}
-
-/// Renders every plain field of a grant, with the amount as a decimal string.
-fn grant_json(grant: &RequestGrant) -> Value {
-    json!({
-        "id": grant.id,
-        "title": grant.title,
-        "agency": grant.agency,
-        "pi": grant.pi,
-        "amount": cents_to_decimal(grant.amount_cents),
-        "grant_number": grant.grant_number,
-        "start_date": format_date(&grant.start_date),
-        "end_date": grant.end_date.as_ref().map(format_date),
-        "description": grant.description,
-        "team": grant.team_id,
-    })
-}
-
-fn allocation_json(allocation: &RequestAllocation) -> Value {
-    json!({
-        "id": allocation.id,
-        "cluster": allocation.cluster_id,
-        "requested": allocation.requested,
-        "awarded": allocation.awarded,
-        "final": allocation.final_amount,
-        "_cluster": cluster_summary(allocation.cluster_id, &allocation.cluster_name, allocation.cluster_enabled),
-    })
-}
-
-fn comment_json(comment: &RequestComment, author: Value) -> Value {
-    json!({
-        "id": comment.id,
-        "user": comment.user_id,
-        "content": comment.content,
-        "created": format_datetime(&comment.created),
-        "private": comment.private,
-        "_user": author,
-    })
 }
