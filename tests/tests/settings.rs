@@ -166,6 +166,23 @@ fn serve_refuses_unmigrated_database() {
 }
 
 #[test]
+fn commands_leave_no_empty_database() {
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let env = sqlite_env(data_dir.path(), &[]);
+    for args in [&["createtoken", "admin"][..], &["createsuperuser", "--username", "root", "--email", "root@example.org", "--no-input"]] {
+        let mut env = env.clone();
+        env.push(("KEYSTONE_SUPERUSER_PASSWORD".into(), "a-long-enough-passphrase".into()));
+        let output = run_keystone(args, &env, None, COMMAND_TIMEOUT);
+        assert!(!output.status.success(), "{args:?} succeeded without a database");
+        assert!(stderr(&output).contains("there is no database at"), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("run `keystone migrate` first"), "{args:?}: {}", stderr(&output));
+    }
+    let files: Vec<_> =
+        std::fs::read_dir(data_dir.path()).expect("list the data directory").flatten().map(|entry| entry.file_name()).collect();
+    assert!(!files.iter().any(|name| name.to_string_lossy().starts_with("keystone.db")), "a database file appeared: {files:?}");
+}
+
+#[test]
 fn sqlite_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let data_dir = tempfile::tempdir().expect("temporary directory");

@@ -74,6 +74,22 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     Ok(db)
 }
 
+/// Opens the configured database for a command that needs its tables: a missing SQLite file
+/// is an error rather than a new empty file, and so is a database with migrations to apply.
+pub async fn open_migrated_database(settings: &Settings) -> anyhow::Result<Database> {
+    let path = &settings.database.sqlite_path;
+    if !settings.database.postgres_enable && !path.exists() {
+        anyhow::bail!("there is no database at {}; run `keystone migrate` first, or `keystone quickstart`", path.display());
+    }
+    let db = open_database(settings).await?;
+    let pending = db.pending_migrations().await?;
+    if pending > 0 {
+        db.close().await;
+        anyhow::bail!("the database has {pending} migrations to apply; run `keystone migrate` first");
+    }
+    Ok(db)
+}
+
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     db.migrate().await.context("failed to apply migrations")?;

@@ -10,16 +10,11 @@ use keystone_actors::slurm::SlurmClient;
 use keystone_cluster::{Coordinator, LocalCoordinator, RedisCoordinator};
 use keystone_config::Settings;
 
-use crate::commands::open_database;
+use crate::commands::open_migrated_database;
 use crate::state::{resolve_secret_key, AppState};
 
 pub async fn serve(settings: Settings, bind: SocketAddr) -> anyhow::Result<()> {
-    let db = open_database(&settings).await?;
-    let pending = db.pending_migrations().await?;
-    if pending > 0 {
-        db.close().await;
-        anyhow::bail!("the database has {pending} migrations to apply; run `keystone migrate` first");
-    }
+    let db = open_migrated_database(&settings).await?;
     run_server(settings, db, bind).await
 }
 

@@ -8,7 +8,7 @@ use keystone_storage::audit::AuditContext;
 use keystone_storage::password::{hash_password, validate_password};
 use keystone_storage::{NewUser, StorageError};
 
-use crate::commands::open_database;
+use crate::commands::open_migrated_database;
 
 /// Environment variable holding the password for `createsuperuser --no-input`.
 pub const PASSWORD_VARIABLE: &str = "KEYSTONE_SUPERUSER_PASSWORD";
@@ -32,7 +32,7 @@ pub async fn create_superuser(settings: Settings, username: Option<String>, emai
         bail!("the password was rejected: {}", problems.join(" "));
     }
 
-    let db = open_database(&settings).await?;
+    let db = open_migrated_database(&settings).await?;
     let encoded = tokio::task::spawn_blocking(move || hash_password(&password)).await?;
     let new = NewUser {
         username: username.clone(),
@@ -57,7 +57,7 @@ pub async fn create_superuser(settings: Settings, username: Option<String>, emai
 }
 
 pub async fn create_token(settings: Settings, username: &str) -> anyhow::Result<()> {
-    let db = open_database(&settings).await?;
+    let db = open_migrated_database(&settings).await?;
     let user = db.user_by_username(username).await?.with_context(|| format!("no user named {username}"))?;
     let token = db.token_for_user(user.id).await?;
     db.close().await;
