@@ -42,7 +42,7 @@ impl From<sqlx::Error> for StorageError {
 }
 
 /// Checks that a delete by primary key removed its row. When a concurrent request removed it
-/// first, the answer is `NotFound`, so the caller's transaction rolls back without writing a
+/// first, the result is `NotFound`, so the caller's transaction rolls back without writing a
 /// second delete entry to the audit log.
 pub(crate) fn removed_one(rows_affected: u64) -> Result<(), StorageError> {
     if rows_affected == 0 {

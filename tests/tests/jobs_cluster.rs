@@ -513,7 +513,7 @@ async fn single_node_runs_jobs_without_redis() {
     assert!(!bad_argument.status.success(), "an argument without a key was accepted");
     assert!(stderr(&bad_argument).contains("the KEY before `=` is empty"), "{}", stderr(&bad_argument));
 
-    // The control socket rejects a request that is not UTF-8 with an answer, not silence.
+    // The control socket rejects a request that is not UTF-8 with an error response instead of closing silently.
     let socket = server.data_dir.path().join("keystone.sock");
     let mut stream = tokio::net::UnixStream::connect(&socket).await.expect("connect to the control socket");
     stream.write_all(b"{\"run\": \xff}\n").await.expect("write to the control socket");

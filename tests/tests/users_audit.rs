@@ -429,7 +429,7 @@ async fn team_and_membership_lifecycle(backend: Backend) {
 }
 
 /// Several clients deleting the same team at once: one delete succeeds and writes the one delete
-/// entry; the others answer 404 and write nothing.
+/// entry; the others get 404 and write nothing.
 async fn concurrent_deletes(backend: Backend) {
     let Setup { server: _server, db, staff, .. } = setup(backend).await;
     for round in 0..8 {

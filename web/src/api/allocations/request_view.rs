@@ -1,8 +1,8 @@
 //! The representation of an allocation request with everything nested in it, in the
 //! reference's field order. The structs borrow from the loaded rows and serialise straight
-//! into the response body: a page of 100 requests nests about a thousand objects, and
-//! building them as `serde_json::Value` maps first took about a third of the server's CPU time
-//! for that page (measured with `perf` under scripts/bench.sh).
+//! into the response body. A page of 100 requests nests about a thousand objects. Building
+//! them as `serde_json::Value` maps first took about a third of the server's CPU time for that
+//! page (measured with `perf` under scripts/bench.sh).
 
 use std::collections::HashMap;
 
